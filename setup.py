@@ -1,0 +1,47 @@
+"""ament_python package seg_node: also pip-installable into a plain venv (see README)."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = 'seg_node'
+ROS_WHEELS = [
+    'ros-rclpy', 'ros-sensor-msgs', 'ros-std-msgs', 'ros-diagnostic-msgs', 'ros-rcl-interfaces',
+    'ros-ament-index-python', 'ros-rmw-fastrtps-cpp',
+]
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
+        (f'share/{PACKAGE}', ['package.xml']),
+        (f'share/{PACKAGE}/launch', glob('launch/*.launch.py')),
+        (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.xml')),
+        (f'share/{PACKAGE}/models', glob('models/*.onnx') + glob('models/*.md') + glob('models/NOTICE*')),
+    ],
+    python_requires='>=3.10',
+    # The ONNX Runtime build is the user's choice (extras below): a CPU wheel installed beside
+    # onnxruntime-gpu would shadow the GPU one.
+    install_requires=['numpy', 'opencv-python-headless', 'PyYAML'],
+    extras_require={
+        'cpu': ['onnxruntime'],
+        'gpu': ['onnxruntime-gpu'],
+        'ros': ROS_WHEELS,
+        'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib'],
+        'test': ['pytest', 'onnx'],
+    },
+    zip_safe=True,
+    maintainer='seg_node maintainers',
+    maintainer_email='seg-node@example.com',
+    description='Real-time semantic segmentation ROS 2 node (ONNX Runtime) and its model toolchain.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'seg_node = seg_node.node:main',
+            'seg_camera = seg_node.demo_camera:main',
+            'segtool = seg_node.segtool:main',
+        ],
+    },
+)
