@@ -1,0 +1,167 @@
+"""The ONNX Runtime session: provider choice, and what the model's input and output look like.
+
+:func:`inspect_model` reads the model's declared shapes and types and tells how to feed it and how to
+read its answer; a model whose layout cannot be told is refused with :class:`ModelError`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from seg_node.model_metadata import MetadataError, ModelMetadata
+
+PROVIDERS = {
+    'tensorrt': 'TensorrtExecutionProvider',
+    'cuda': 'CUDAExecutionProvider',
+    'cpu': 'CPUExecutionProvider',
+}
+_FLOAT_TYPES = {'tensor(float)': np.float32, 'tensor(float16)': np.float16}
+_LABEL_TYPES = ('tensor(int64)', 'tensor(int32)', 'tensor(uint8)', 'tensor(int8)', 'tensor(uint16)')
+
+
+class ModelError(RuntimeError):
+    """The model file cannot be used; the text names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to feed the model and how to read its first output."""
+
+    input_name: str
+    input_layout: str            # NCHW | NHWC
+    input_dtype: np.dtype
+    input_hw: tuple[int, int] | None   # None: dynamic height/width
+    output_layout: str           # NCHW | NHWC | NHW
+    output_kind: str             # logits | probabilities | sigmoid | labels
+    num_classes: int | None      # None: integer labels, count unknown from shapes
+
+    def describe(self) -> str:
+        """One line for the log."""
+        size = 'dynamic size' if self.input_hw is None else f'{self.input_hw[0]}x{self.input_hw[1]}'
+        classes = '' if self.num_classes is None else f', {self.num_classes} classes'
+        return (f'input {self.input_name} {self.input_layout} {np.dtype(self.input_dtype).name} {size}; '
+                f'output {self.output_layout} {self.output_kind}{classes}')
+
+
+def _dim(value) -> int | None:
+    """A fixed dimension, or None for a symbolic/unknown one."""
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _input_layout(shape: list) -> str:
+    first, last = _dim(shape[1]), _dim(shape[3])
+    if first == 3 and last != 3:
+        return 'NCHW'
+    if last == 3 and first != 3:
+        return 'NHWC'
+    raise ModelError(f'cannot tell the input layout from shape {shape}: expected [1,3,H,W] or [1,H,W,3]')
+
+
+def _output_layout(shape: list, input_layout: str, input_hw: tuple[int, int] | None) -> tuple[str, int | None]:
+    """(layout, classes) of a rank-4 output: the channel axis is the fixed one whose other two are spatial."""
+    first, last = _dim(shape[1]), _dim(shape[3])
+    if first and not last:
+        return 'NCHW', first
+    if last and not first:
+        return 'NHWC', last
+    if not first:
+        raise ModelError(f'cannot tell the class axis of output shape {shape}: its channel size is not fixed')
+    if input_hw:  # fixed size everywhere: the spatial axes keep the input's aspect ratio
+        in_h, in_w = input_hw
+        nchw = shape[2] * in_w == shape[3] * in_h
+        nhwc = shape[1] * in_w == shape[2] * in_h
+        if nchw != nhwc:
+            return ('NCHW', first) if nchw else ('NHWC', last)
+    return input_layout, first if input_layout == 'NCHW' else last
+
+
+def inspect_model(inputs: list, outputs: list, metadata: ModelMetadata) -> ModelSpec:
+    """Describe a session's first input and output (``session.get_inputs()``/``get_outputs()`` entries)."""
+    model_input, output = inputs[0], outputs[0]
+    if len(model_input.shape) != 4:
+        raise ModelError(f'input {model_input.name} has shape {model_input.shape}: expected a 4-D image tensor')
+    if model_input.type not in _FLOAT_TYPES:
+        raise ModelError(f'input {model_input.name} is {model_input.type}: expected float or float16')
+    layout = _input_layout(model_input.shape)
+    hw_axes = (2, 3) if layout == 'NCHW' else (1, 2)
+    height, width = (_dim(model_input.shape[a]) for a in hw_axes)
+    input_hw = (height, width) if height and width else None
+
+    shape = output.shape
+    if output.type in _LABEL_TYPES:
+        if len(shape) == 4 and 1 in (_dim(shape[1]), _dim(shape[3])):
+            out_layout = 'NCHW' if _dim(shape[1]) == 1 else 'NHWC'
+        elif len(shape) == 3:
+            out_layout = 'NHW'
+        else:
+            raise ModelError(f'output {output.name} holds integer labels of shape {shape}: expected [1,H,W]')
+        return ModelSpec(model_input.name, layout, _FLOAT_TYPES[model_input.type], input_hw, out_layout,
+                         'labels', None)
+    if output.type not in _FLOAT_TYPES:
+        raise ModelError(f'output {output.name} is {output.type}: expected float scores or integer labels')
+    if len(shape) == 3:
+        out_layout, classes = 'NHW', 1
+    elif len(shape) == 4:
+        out_layout, classes = _output_layout(shape, layout, input_hw)
+    else:
+        raise ModelError(f'output {output.name} has shape {shape}: expected [1,C,H,W], [1,H,W,C] or [1,H,W]')
+    if classes == 1:
+        kind = 'sigmoid' if metadata.output_kind in (None, 'sigmoid', 'probabilities') else 'logits'
+    else:
+        kind = metadata.output_kind or 'logits'
+        if kind in ('sigmoid', 'labels'):
+            raise ModelError(f'metadata says output_kind {kind!r} but output {output.name} has {classes} channels')
+    return ModelSpec(model_input.name, layout, _FLOAT_TYPES[model_input.type], input_hw, out_layout, kind, classes)
+
+
+def provider_chain(requested: list[str], available: list[str], cache_dir: str) -> list:
+    """ONNX Runtime providers for the requested order, keeping those this build has, CPU always last."""
+    chain = []
+    for name in requested:
+        if name not in PROVIDERS:
+            raise ModelError(f"unknown provider '{name}' (choose from {', '.join(PROVIDERS)})")
+        ort_name = PROVIDERS[name]
+        if ort_name not in available or any(p == ort_name or p[0] == ort_name for p in chain):
+            continue
+        if name == 'tensorrt':
+            os.makedirs(cache_dir, exist_ok=True)
+            chain.append((ort_name, {'trt_fp16_enable': True, 'trt_engine_cache_enable': True,
+                                     'trt_engine_cache_path': cache_dir}))
+        else:
+            chain.append(ort_name)
+    if 'CPUExecutionProvider' not in chain:
+        chain.append('CPUExecutionProvider')
+    return chain
+
+
+class InferenceEngine:
+    """An ONNX Runtime session over one model file, with its :class:`ModelSpec` and metadata."""
+
+    def __init__(self, path: str, providers: list[str], num_threads: int = 0, cache_dir: str = '') -> None:
+        import onnxruntime as ort
+
+        if not os.path.isfile(path):
+            raise ModelError(f'model file not found: {path}')
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if num_threads > 0:
+            options.intra_op_num_threads = num_threads
+        chain = provider_chain(providers, ort.get_available_providers(),
+                               cache_dir or os.path.join(os.path.expanduser('~'), '.cache', 'seg_node', 'trt'))
+        try:
+            self.session = ort.InferenceSession(path, options, providers=chain)
+        except Exception as err:  # onnxruntime raises its own exception types per failure
+            raise ModelError(f'cannot load {path} as an ONNX model: {str(err).strip().splitlines()[0]}') from None
+        try:
+            self.metadata = ModelMetadata.from_props(self.session.get_modelmeta().custom_metadata_map)
+        except MetadataError as err:
+            raise ModelError(f'{path}: bad seg_node metadata: {err}') from None
+        self.spec = inspect_model(self.session.get_inputs(), self.session.get_outputs(), self.metadata)
+        self.provider = self.session.get_providers()[0]
+        self._output = self.session.get_outputs()[0].name
+
+    def run(self, tensor: np.ndarray) -> np.ndarray:
+        """The model's first output for one input tensor."""
+        return self.session.run([self._output], {self.spec.input_name: tensor})[0]

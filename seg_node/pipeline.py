@@ -1,0 +1,122 @@
+"""One frame through the whole pipeline, without ROS: preprocess -> infer -> postprocess.
+
+:func:`model_defaults` and :func:`check_against_model` reconcile the model's own description with the
+user's parameters; :class:`SegmentationPipeline` turns a decoded frame into the requested outputs.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from seg_node.image_codec import Frame
+from seg_node.inference import InferenceEngine, ModelSpec
+from seg_node.model_metadata import ModelMetadata
+from seg_node.params import ParamError
+from seg_node.postprocessing import Postprocessor, blend, default_palette
+from seg_node.preprocessing import Geometry, Preprocessor
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+def model_defaults(spec: ModelSpec, metadata: ModelMetadata) -> dict:
+    """Values for the parameters that default to the model: its metadata, its shapes, else fallbacks."""
+    classes = spec.num_classes if spec.num_classes and spec.num_classes > 1 else 2
+    names = list(metadata.class_names or [f'class_{i}' for i in range(classes)])
+    palette = np.asarray(metadata.palette) if metadata.palette else default_palette(len(names))
+    size = spec.input_hw or metadata.input_size or (0, 0)
+    return {
+        'class_names': names,
+        'palette': [int(v) for v in palette.reshape(-1)],
+        'mean': [float(v) for v in metadata.mean or IMAGENET_MEAN],
+        'std': [float(v) for v in metadata.std or IMAGENET_STD],
+        'input_size': [int(v) for v in size],
+    }
+
+
+def check_against_model(spec: ModelSpec, values: dict) -> None:
+    """ParamError where the parameters contradict the model file."""
+    names, palette, size = values['class_names'], values['palette'], tuple(values['input_size'])
+    classes = spec.num_classes if spec.num_classes and spec.num_classes > 1 else None
+    if spec.num_classes == 1 and len(names) != 2:
+        raise ParamError(f"parameter 'class_names': the model has one sigmoid channel, so 2 names "
+                         f'(background, foreground), got {len(names)}')
+    if classes and len(names) != classes:
+        raise ParamError(f"parameter 'class_names': {len(names)} names but the model outputs {classes} classes")
+    if len(palette) < 3 * len(names):
+        raise ParamError(f"parameter 'palette': {len(palette) // 3} colours for {len(names)} classes")
+    if spec.input_hw and size != spec.input_hw:
+        raise ParamError(f"parameter 'input_size': {list(size)} but the model's input is fixed at "
+                         f'{list(spec.input_hw)}')
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Which outputs to compute (only those someone subscribes to)."""
+
+    mask: bool = True
+    color_mask: bool = False
+    overlay: bool = False
+    confidence: bool = False
+
+    def any(self) -> bool:
+        """Whether there is anything to compute."""
+        return self.mask or self.color_mask or self.overlay or self.confidence
+
+
+@dataclass
+class Result:
+    """A frame's outputs at camera resolution (None where not asked for) and seconds spent per stage."""
+
+    labels: np.ndarray
+    color_mask: np.ndarray | None = None
+    overlay: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class SegmentationPipeline:
+    """Decoded frame -> labels, colours, overlay and confidence at the frame's resolution."""
+
+    def __init__(self, engine: InferenceEngine, values: dict, resize_mode: str) -> None:
+        spec = engine.spec
+        self.engine = engine
+        self.resize_mode = resize_mode
+        self.input_hw = tuple(values['input_size']) if 0 not in values['input_size'] else None
+        self.class_names = list(values['class_names'])
+        palette = np.asarray(values['palette'], np.uint8).reshape(-1, 3)
+        self.preprocess = Preprocessor(values['mean'], values['std'], spec.input_layout, spec.input_dtype)
+        self.postprocess = Postprocessor(spec, len(self.class_names), palette)
+        self._geometry: Geometry | None = None
+
+    def geometry(self, frame_hw: tuple[int, int]) -> Geometry:
+        """Where frames of this size sit in the model input (cached for the last size seen)."""
+        cached = self._geometry
+        if cached is None or cached.frame_hw != frame_hw:
+            cached = Geometry.plan(frame_hw, self.input_hw or frame_hw, self.resize_mode)
+            self._geometry = cached
+        return cached
+
+    def run(self, frame: Frame, want: Outputs, overlay_alpha: float) -> Result:
+        """Segment one frame; labels are always computed, the rest as ``want`` says."""
+        start = time.perf_counter()
+        geometry = self.geometry(frame.shape)
+        tensor = self.preprocess(frame, geometry)
+        after_pre = time.perf_counter()
+        raw = self.engine.run(tensor)
+        after_infer = time.perf_counter()
+        labels, confidence = self.postprocess.decide(raw, want.confidence)
+        result = Result(self.postprocess.to_camera(labels, geometry, frame.shape))
+        if confidence is not None:
+            result.confidence = self.postprocess.to_camera(confidence, geometry, frame.shape, smooth=True)
+        if want.color_mask:
+            result.color_mask = self.postprocess.colorize(result.labels)
+        if want.overlay:
+            reuse = result.color_mask is not None and not frame.bgr
+            colors = result.color_mask if reuse else self.postprocess.colorize(result.labels, bgr=frame.bgr)
+            result.overlay = blend(frame.pixels, colors, overlay_alpha)
+        result.timings = {'preprocess': after_pre - start, 'inference': after_infer - after_pre,
+                          'postprocess': time.perf_counter() - after_infer}
+        return result

@@ -1,0 +1,114 @@
+"""Model output -> class ids and confidence at model resolution -> camera resolution, colours and overlay.
+
+The class decision is taken at the model's resolution (a per-channel running maximum, no full-resolution
+float argmax) and the uint8/uint16 labels are then resized nearest-neighbour to the camera, undoing the
+letterbox exactly.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from seg_node.inference import ModelSpec
+from seg_node.preprocessing import Geometry
+
+
+def default_palette(count: int) -> np.ndarray:
+    """A fixed, well-spread (count, 3) uint8 RGB palette; class 0 is black."""
+    ids = np.arange(count, dtype=np.uint32)
+    palette = np.zeros((count, 3), np.uint8)
+    for bit in range(8):  # the Pascal VOC bit-interleaving scheme
+        for channel in range(3):
+            palette[:, channel] |= (((ids >> (3 * bit + channel)) & 1) << (7 - bit)).astype(np.uint8)
+    return palette
+
+
+def argmax_channels(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels uint8|uint16, best score) over axis 0 of (C, H, W) scores; ties go to the lower class id."""
+    dtype = np.uint8 if scores.shape[0] <= 256 else np.uint16
+    best = scores[0].copy()
+    labels = np.zeros(best.shape, dtype)
+    for class_id in range(1, scores.shape[0]):
+        higher = scores[class_id] > best
+        np.copyto(best, scores[class_id], where=higher)
+        labels[higher] = class_id
+    return labels, best
+
+
+class Postprocessor:
+    """Reads one model output into labels/confidence and renders them at camera resolution."""
+
+    def __init__(self, spec: ModelSpec, num_classes: int, palette: np.ndarray) -> None:
+        self.spec = spec
+        self.label_dtype = np.uint8 if num_classes <= 256 else np.uint16
+        palette = np.asarray(palette, np.uint8)
+        table_size = 256 if self.label_dtype == np.uint8 else 65536
+        table = np.resize(palette, (table_size, 3))  # ids past the palette repeat it
+        self._rgb_table, self._bgr_table = table, np.ascontiguousarray(table[:, ::-1])
+
+    def decide(self, raw: np.ndarray, want_confidence: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Class ids (H, W) at model resolution and, if asked and known, the winner's probability as uint8."""
+        spec = self.spec
+        if spec.output_kind == 'labels':
+            return _single_plane(raw[0], spec.output_layout).astype(self.label_dtype), None
+        scores = raw[0].astype(np.float32, copy=False)
+        if spec.num_classes == 1:
+            plane = _single_plane(scores, spec.output_layout)
+            if spec.output_kind == 'logits':
+                plane = 1.0 / (1.0 + np.exp(-plane))
+            labels = (plane > 0.5).astype(self.label_dtype)
+            confidence = np.maximum(plane, 1.0 - plane) if want_confidence else None
+        else:
+            if spec.output_layout == 'NHWC':
+                scores = scores.transpose(2, 0, 1)
+            labels, best = argmax_channels(scores)
+            labels = labels.astype(self.label_dtype, copy=False)
+            confidence = None
+            if want_confidence:
+                confidence = best if spec.output_kind == 'probabilities' else _softmax_max(scores, best)
+        if confidence is not None:
+            confidence = cv2.convertScaleAbs(confidence, alpha=255.0)
+        return labels, confidence
+
+    @staticmethod
+    def to_camera(plane: np.ndarray, geometry: Geometry, frame_hw: tuple[int, int], smooth: bool = False) -> np.ndarray:
+        """Crop the picture's part of a model-resolution plane and resize it to the camera's (H, W)."""
+        in_h, in_w = geometry.input_hw
+        out_h, out_w = plane.shape[:2]
+        if (out_h, out_w) == (in_h, in_w):
+            rows, cols = geometry.content
+        else:  # the model answers at another resolution: scale the content box to it
+            rows = slice(round(geometry.top * out_h / in_h), round((geometry.top + geometry.height) * out_h / in_h))
+            cols = slice(round(geometry.left * out_w / in_w), round((geometry.left + geometry.width) * out_w / in_w))
+        crop = plane[rows, cols]
+        if crop.shape[:2] == frame_hw:
+            return np.ascontiguousarray(crop)
+        interpolation = cv2.INTER_LINEAR if smooth else cv2.INTER_NEAREST_EXACT
+        return cv2.resize(crop, (frame_hw[1], frame_hw[0]), interpolation=interpolation)
+
+    def colorize(self, labels: np.ndarray, bgr: bool = False) -> np.ndarray:
+        """(H, W, 3) uint8 class colours, in BGR order when ``bgr``."""
+        table = self._bgr_table if bgr else self._rgb_table
+        if labels.dtype == np.uint8:
+            return cv2.LUT(cv2.cvtColor(labels, cv2.COLOR_GRAY2BGR), table.reshape(256, 1, 3))
+        return table[labels]
+
+
+def blend(picture: np.ndarray, colors: np.ndarray, alpha: float) -> np.ndarray:
+    """``(1 - alpha) * picture + alpha * colors``, rounded, in uint8."""
+    return cv2.addWeighted(picture, 1.0 - alpha, colors, alpha, 0.0)
+
+
+def _single_plane(sample: np.ndarray, layout: str) -> np.ndarray:
+    """The (H, W) plane of a one-channel output sample (batch axis already removed)."""
+    if layout == 'NHW':
+        return sample
+    return sample[0] if layout == 'NCHW' else sample[:, :, 0]
+
+
+def _softmax_max(scores: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """The largest softmax probability per pixel: 1 / sum_c exp(score_c - best)."""
+    total = np.zeros_like(best)
+    for plane in scores:
+        total += np.exp(plane - best)
+    return 1.0 / total
