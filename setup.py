@@ -29,7 +29,7 @@ setup(
         'gpu': ['onnxruntime-gpu'],
         'ros': ROS_WHEELS,
         'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib'],
-        'test': ['pytest', 'onnx'],
+        'test': ['pytest', 'onnx', 'tflite', 'scikit-image'],
     },
     zip_safe=True,
     maintainer='seg_node maintainers',

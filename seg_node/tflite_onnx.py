@@ -318,7 +318,10 @@ def convert(tflite_model: bytes, graph_name: str = 'tflite') -> onnx.ModelProto:
 
 def _check_shapes(conv: _Converter, onnx_model: onnx.ModelProto) -> None:
     """Every converted activation must have the shape the flatbuffer declares (NCHW for rank 4)."""
-    inferred = onnx.shape_inference.infer_shapes(onnx_model, strict_mode=True)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(onnx_model, strict_mode=True)
+    except onnx.shape_inference.InferenceError as err:  # a graph output's declared shape disagrees
+        raise ConversionError(f'converted shape differs from the TFLite one: {err}') from None
     shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
               for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
     for index, name in conv.names.items():
@@ -327,4 +330,5 @@ def _check_shapes(conv: _Converter, onnx_model: onnx.ModelProto) -> None:
             continue
         expected = [tensor.shape[a] for a in NHWC_TO_NCHW]
         if shapes[name] != expected:
-            raise ConversionError(f'{tensor.name!r}: converted shape {shapes[name]} != TFLite {expected} (NCHW)')
+            raise ConversionError(f'{tensor.name!r}: converted shape {shapes[name]} differs from the TFLite one '
+                                  f'{expected} (NCHW)')
