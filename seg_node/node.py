@@ -1,0 +1,271 @@
+"""The ROS 2 node: a thin shell that feeds camera messages to the pipeline and publishes what it returns.
+
+The subscription callback only keeps the newest frame; one worker thread decodes, segments and publishes
+it. A frame that arrives while the worker is busy replaces the waiting one and is counted as dropped.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticStatus
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+
+from seg_node import publishing
+from seg_node.diagnostics import PipelineStats
+from seg_node.image_codec import ImageError, decode_compressed, decode_image
+from seg_node.inference import InferenceEngine, ModelError
+from seg_node.model_metadata import MetadataError
+from seg_node.params import FROM_MODEL, PARAMS, ParamError, check
+from seg_node.pipeline import Outputs, SegmentationPipeline, check_against_model, model_defaults
+
+STARTUP_ERRORS = (ModelError, ParamError, MetadataError)
+_PARAM_TYPES = {bool: Parameter.Type.BOOL, int: Parameter.Type.INTEGER, float: Parameter.Type.DOUBLE,
+                str: Parameter.Type.STRING}
+
+
+def models_dirs() -> list[Path]:
+    """Where a relative ``model_path`` is looked up: the installed package share, then the source tree."""
+    dirs = []
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        try:
+            dirs.append(Path(get_package_share_directory('seg_node')) / 'models')
+        except (PackageNotFoundError, OSError):  # OSError: no AMENT_PREFIX_PATH (plain venv)
+            pass
+    except ImportError:
+        pass
+    dirs += [Path(__file__).resolve().parents[1] / 'models', Path(sys.prefix) / 'share' / 'seg_node' / 'models']
+    return dirs
+
+
+def resolve_model_path(path: str) -> str:
+    """An absolute path for ``model_path``; ModelError naming the places searched if it is nowhere."""
+    expanded = Path(os.path.expanduser(path))
+    if expanded.is_absolute():
+        return str(expanded)
+    for folder in models_dirs():
+        if (folder / expanded).is_file():
+            return str(folder / expanded)
+    searched = ', '.join(str(d) for d in models_dirs())
+    raise ModelError(f"model file not found: '{path}' (relative paths are looked up in: {searched})")
+
+
+class LatestFrame:
+    """A one-message mailbox: ``put`` replaces what is waiting, ``take`` blocks until there is something."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._message = None
+        self._closed = False
+
+    def put(self, message) -> bool:
+        """Store ``message``; True if it replaced one that was never taken."""
+        with self._condition:
+            replaced = self._message is not None
+            self._message = message
+            self._condition.notify()
+        return replaced
+
+    def take(self):
+        """The waiting message, or None once closed."""
+        with self._condition:
+            while self._message is None and not self._closed:
+                self._condition.wait()
+            message, self._message = self._message, None
+            return message
+
+    def close(self) -> None:
+        """Wake the taker for good."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+
+def _descriptor(param, value) -> ParameterDescriptor:
+    kind = type(value)
+    if kind is list:
+        element = type(value[0]) if value else str
+        ros_type = {int: Parameter.Type.INTEGER_ARRAY, float: Parameter.Type.DOUBLE_ARRAY,
+                    str: Parameter.Type.STRING_ARRAY}[element]
+    else:
+        ros_type = _PARAM_TYPES[kind]
+    descriptor = ParameterDescriptor(description=param.description, type=ros_type.value,
+                                     read_only=not param.dynamic)
+    if param.choices:
+        descriptor.additional_constraints = f"one of: {', '.join(param.choices)}"
+    if param.low is not None and kind is float:
+        descriptor.floating_point_range = [FloatingPointRange(from_value=float(param.low), to_value=float(param.high))]
+    elif param.low is not None and kind is int:
+        descriptor.integer_range = [IntegerRange(from_value=int(param.low), to_value=int(param.high), step=1)]
+    return descriptor
+
+
+class SegNode(Node):
+    """Subscribes ``image`` (or ``image/compressed``), publishes ``segmentation/*`` and ``/diagnostics``."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('seg_node', **kwargs)
+        self.values = {p.name: self._declare(p, p.default) for p in PARAMS if p.default is not FROM_MODEL}
+        model_file = resolve_model_path(self.values['model_path'])
+        self.engine = InferenceEngine(model_file, self.values['providers'], self.values['num_threads'])
+        spec = self.engine.spec
+        defaults = model_defaults(spec, self.engine.metadata)
+        self.values.update({p.name: self._declare(p, defaults[p.name]) for p in PARAMS if p.default is FROM_MODEL})
+        check_against_model(spec, self.values)
+        self.pipeline = SegmentationPipeline(self.engine, self.values, self.values['resize_mode'])
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.get_logger().info(f'model {model_file}: {spec.describe()}; '
+                               f'execution provider {self.engine.provider}')
+
+        depth = self.values['qos_depth']
+        reliability = (ReliabilityPolicy.BEST_EFFORT if self.values['qos_reliability'] == 'best_effort'
+                       else ReliabilityPolicy.RELIABLE)
+        out_qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE)
+        self._outputs = {
+            'mask': self.create_publisher(Image, publishing.MASK_TOPIC, out_qos),
+            'color_mask': self.create_publisher(Image, publishing.COLOR_TOPIC, out_qos),
+            'overlay': self.create_publisher(Image, publishing.OVERLAY_TOPIC, out_qos),
+            'confidence': self.create_publisher(Image, publishing.CONFIDENCE_TOPIC, out_qos),
+        }
+        self._publish_label_info()
+        self.diagnostics = self.create_publisher(publishing.DiagnosticArray, '/diagnostics', 10)
+        self.stats = PipelineStats()
+        self._mailbox = LatestFrame()
+        compressed = self.values['input_transport'] == 'compressed'
+        self._decode = decode_compressed if compressed else decode_image
+        self.create_subscription(CompressedImage if compressed else Image,
+                                 'image/compressed' if compressed else 'image', self._on_image,
+                                 QoSProfile(depth=depth, reliability=reliability))
+        self.create_timer(1.0, self._publish_diagnostics)
+        self._worker = threading.Thread(target=self._work, name='seg_node_worker', daemon=True)
+        self._worker.start()
+
+    def _declare(self, param, default):
+        """Declare ``param`` (an override from YAML or the command line wins over ``default``) and check it."""
+        try:
+            value = self.declare_parameter(param.name, default, _descriptor(param, default)).value
+        except Exception as err:  # rclpy raises several exception types for a bad override
+            raise ParamError(f"parameter '{param.name}': {err}") from None
+        return check(param.name, value)
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        for parameter in parameters:
+            try:
+                check(parameter.name, parameter.value)
+            except (ParamError, KeyError) as err:
+                return SetParametersResult(successful=False, reason=str(err))
+        for parameter in parameters:
+            self.values[parameter.name] = check(parameter.name, parameter.value)
+        return SetParametersResult(successful=True)
+
+    def _publish_label_info(self) -> None:
+        message = publishing.label_info_message(self.pipeline.class_names, self.get_clock().now().to_msg())
+        if message is None:
+            self.get_logger().info('vision_msgs not installed: label metadata only as parameters class_names/palette')
+            return
+        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self._label_info_pub = self.create_publisher(type(message), publishing.LABEL_INFO_TOPIC, latched)
+        self._label_info_pub.publish(message)
+
+    def _on_image(self, message) -> None:
+        self.stats.count('in')
+        max_age = self.values['max_frame_age_ms']
+        if max_age:
+            stamp = message.header.stamp
+            age_ms = (self.get_clock().now().nanoseconds - (stamp.sec * 10**9 + stamp.nanosec)) / 1e6
+            if age_ms > max_age:
+                self.stats.drop('stale')
+                return
+        if self._mailbox.put((message, time.perf_counter())):
+            self.stats.drop('replaced')
+
+    def _wanted(self) -> Outputs:
+        values, pubs = self.values, self._outputs
+        return Outputs(*(values[f'publish_{name}'] and pubs[name].get_subscription_count() > 0
+                         for name in ('mask', 'color_mask', 'overlay', 'confidence')))
+
+    def _work(self) -> None:
+        while (item := self._mailbox.take()) is not None:
+            message, arrived = item
+            want = self._wanted()
+            if not want.any():
+                self.stats.count('idle')
+                continue
+            try:
+                self._process(message, arrived, want)
+            except ImageError as err:
+                self.stats.drop('malformed')
+                self.get_logger().warn(f'skipping malformed image: {err}', throttle_duration_sec=1.0)
+            except Exception as err:  # keep serving: one bad frame must not stop the node
+                self.stats.drop('failed')
+                self.get_logger().error(f'frame failed: {type(err).__name__}: {err}', throttle_duration_sec=1.0)
+
+    def _process(self, message, arrived: float, want: Outputs) -> None:
+        start = time.perf_counter()
+        frame = self._decode(message)
+        decoded = time.perf_counter()
+        result = self.pipeline.run(frame, want, self.values['overlay_alpha'])
+        published = time.perf_counter()
+        header = message.header
+        outputs = {
+            'mask': (result.labels, publishing.mask_encoding(result.labels)),
+            'color_mask': (result.color_mask, 'rgb8'),
+            'overlay': (result.overlay, 'bgr8' if frame.bgr else 'rgb8'),
+            'confidence': (result.confidence, 'mono8'),
+        }
+        for name, (pixels, encoding) in outputs.items():
+            if getattr(want, name) and pixels is not None:
+                self._outputs[name].publish(publishing.image_message(pixels, encoding, header))
+        done = time.perf_counter()
+        self.stats.record({'decode': decoded - start, **result.timings, 'publish': done - published,
+                           'total': done - arrived})
+        self.stats.count('out')
+
+    def _publish_diagnostics(self) -> None:
+        values, period = self.stats.snapshot()
+        values['execution provider'] = self.engine.provider
+        problems = [k for k in ('dropped_malformed', 'dropped_failed') if period[k]]
+        level = DiagnosticStatus.WARN if problems else DiagnosticStatus.OK
+        message = ', '.join(f'{period[k]} {k.split("_")[1]} frames' for k in problems) or 'ok'
+        self.diagnostics.publish(publishing.diagnostics_message(
+            self.get_clock().now().to_msg(), 'seg_node: segmentation', self.engine.provider, level, message, values))
+
+    def close(self) -> None:
+        """Stop the worker (it finishes the frame in hand)."""
+        self._mailbox.close()
+        self._worker.join(timeout=5.0)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the node until Ctrl-C/SIGTERM; a startup fault prints one line and returns 1."""
+    rclpy.init(args=args)
+    try:
+        node = SegNode()
+    except STARTUP_ERRORS as err:
+        print(f'[seg_node] error: {err}', file=sys.stderr)
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.close()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""ROS messages out of pipeline results: images with the input's header, label metadata, diagnostics."""
+from __future__ import annotations
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from sensor_msgs.msg import Image
+
+from seg_node.image_codec import fill_image
+
+try:  # vision_msgs is optional: Nav2's semantic_segmentation_layer reads its LabelInfo
+    from vision_msgs.msg import LabelInfo, VisionClass
+except ImportError:
+    LabelInfo = VisionClass = None
+
+MASK_TOPIC = 'segmentation/mask'
+COLOR_TOPIC = 'segmentation/color_mask'
+OVERLAY_TOPIC = 'segmentation/overlay'
+CONFIDENCE_TOPIC = 'segmentation/confidence'
+LABEL_INFO_TOPIC = 'segmentation/label_info'
+
+
+def image_message(pixels: np.ndarray, encoding: str, header) -> Image:
+    """An Image of ``pixels`` (already in ``encoding``'s layout) carrying ``header`` unchanged."""
+    msg = Image()
+    msg.header = header
+    fill_image(msg, pixels, encoding)
+    return msg
+
+
+def mask_encoding(labels: np.ndarray) -> str:
+    """mono8 for up to 256 classes, mono16 beyond."""
+    return 'mono8' if labels.dtype == np.uint8 else 'mono16'
+
+
+def label_info_message(class_names: list[str], stamp, threshold: float = 0.5):
+    """A vision_msgs/LabelInfo listing every class id and name, or None where vision_msgs is absent."""
+    if LabelInfo is None:
+        return None
+    msg = LabelInfo()
+    msg.header.stamp = stamp
+    msg.class_map = [VisionClass(class_id=i, class_name=name) for i, name in enumerate(class_names)]
+    msg.threshold = threshold
+    return msg
+
+
+def diagnostics_message(stamp, name: str, hardware_id: str, level: bytes, message: str,
+                        values: dict[str, str]) -> DiagnosticArray:
+    """A DiagnosticArray with one status (``level``: DiagnosticStatus.OK, WARN, ...)."""
+    status = DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
+                              values=[KeyValue(key=k, value=v) for k, v in values.items()])
+    array = DiagnosticArray(status=[status])
+    array.header.stamp = stamp
+    return array

@@ -1,0 +1,129 @@
+"""Drive a real ``seg_node`` process from a test: publish frames, collect every output, read its log."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import rclpy
+import yaml
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+
+from seg_node.image_codec import decode_image, encode_pixels, fill_image
+
+OUTPUTS = ('mask', 'color_mask', 'overlay', 'confidence')
+
+
+def write_params(tmp_path: Path, **values) -> Path:
+    """A ROS 2 params file for the node."""
+    path = tmp_path / 'params.yaml'
+    path.write_text(yaml.safe_dump({'seg_node': {'ros__parameters': values}}))
+    return path
+
+
+class NodeProcess:
+    """``seg_node`` as a subprocess; output goes to a log file the test can read."""
+
+    def __init__(self, tmp_path: Path, params: Path | None = None, *extra: str) -> None:
+        self.log_path = tmp_path / 'seg_node.log'
+        args = [sys.executable, '-m', 'seg_node.node', '--ros-args']
+        if params:
+            args += ['--params-file', str(params)]
+        self._log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen(args + list(extra), stdout=self._log, stderr=subprocess.STDOUT, env=os.environ)
+
+    def log(self) -> str:
+        """Everything the node printed so far."""
+        return self.log_path.read_text()
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        """The exit code."""
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        """Send ``sig`` and wait for the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self._log.close()
+
+
+class Peer:
+    """A test-side node: a best-effort camera publisher and subscribers to every output."""
+
+    def __init__(self, compressed: bool = False, topics: tuple[str, ...] = OUTPUTS) -> None:
+        self.node = rclpy.create_node(f'seg_test_peer_{os.getpid()}_{time.monotonic_ns()}')
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+        self.publisher = self.node.create_publisher(CompressedImage if compressed else Image,
+                                                    'image/compressed' if compressed else 'image', qos)
+        self.received: dict[str, list[Image]] = {name: [] for name in topics}
+        for name in topics:
+            self.node.create_subscription(Image, f'segmentation/{name}',
+                                          lambda m, name=name: self.received[name].append(m), 10)
+        self.diagnostics: list[DiagnosticArray] = []
+        self.node.create_subscription(DiagnosticArray, '/diagnostics', self.diagnostics.append, 10)
+
+    def spin_until(self, condition, timeout: float = 20.0) -> bool:
+        """Spin until ``condition()`` holds or ``timeout`` passes; whether it held."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if condition():
+                return True
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+        return condition()
+
+    def wait_connected(self, process: NodeProcess, timeout: float = 30.0) -> None:
+        """Until the node subscribes to our camera and publishes to every subscriber of ours."""
+        def ready() -> bool:
+            if process.proc.poll() is not None:
+                raise AssertionError(f'seg_node exited early:\n{process.log()}')
+            return (self.publisher.get_subscription_count() > 0
+                    and all(self.node.count_publishers(f'/segmentation/{n}') > 0 for n in self.received))
+        assert self.spin_until(ready, timeout), f'seg_node never connected:\n{process.log()}'
+        self.spin_until(lambda: False, 0.5)  # let the endpoint matching settle both ways
+
+    def send(self, message, stamp_sec: int, frame_id: str = 'camera') -> None:
+        """Publish ``message`` with a recognisable header."""
+        message.header.stamp.sec = stamp_sec
+        message.header.stamp.nanosec = 123
+        message.header.frame_id = frame_id
+        self.publisher.publish(message)
+
+    def send_until_answered(self, message, stamp_sec: int, output: str = 'mask', timeout: float = 20.0) -> Image:
+        """Publish until an output with this stamp comes back (best effort may lose a frame); that output."""
+        def answered():
+            return next((m for m in self.received[output] if m.header.stamp.sec == stamp_sec), None)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and answered() is None:
+            self.send(message, stamp_sec)
+            self.spin_until(lambda: answered() is not None, 1.0)
+        reply = answered()
+        assert reply is not None, f'no {output} came back for stamp {stamp_sec}'
+        return reply
+
+    def close(self) -> None:
+        """Destroy the test node."""
+        self.node.destroy_node()
+
+
+def image_msg(rgb: np.ndarray, encoding: str = 'rgb8') -> Image:
+    """A sensor_msgs/Image of an RGB picture in ``encoding``."""
+    msg = Image()
+    fill_image(msg, encode_pixels(rgb, encoding), encoding)
+    return msg
+
+
+def pixels_of(msg: Image) -> np.ndarray:
+    """An output image's pixels: (H, W) for mono, (H, W, 3) for colour."""
+    return decode_image(msg).pixels if msg.encoding in ('rgb8', 'bgr8') else np.frombuffer(
+        msg.data, np.uint8 if msg.encoding == 'mono8' else np.uint16).reshape(msg.height, msg.width)

@@ -1,0 +1,220 @@
+"""The node as users run it: a separate process, frames over DDS, every output checked."""
+from __future__ import annotations
+
+import signal
+
+import cv2
+import numpy as np
+import pytest
+import rclpy
+from rclpy.parameter import Parameter
+from rcl_interfaces.srv import SetParameters
+from sensor_msgs.msg import CompressedImage, Image
+
+import model_factory as mf
+from ros_harness import OUTPUTS, NodeProcess, Peer, image_msg, pixels_of, write_params
+
+
+@pytest.fixture(scope='module', autouse=True)
+def ros():
+    rclpy.init()
+    yield
+    rclpy.try_shutdown()
+
+
+@pytest.fixture
+def peer():
+    p = Peer()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def model(tmp_path):
+    return mf.save(tmp_path)
+
+
+def start(tmp_path, peer: Peer, **params) -> NodeProcess:
+    process = NodeProcess(tmp_path, write_params(tmp_path, **params))
+    peer.wait_connected(process)
+    return process
+
+
+def test_every_output_matches_the_camera(tmp_path, peer, model):
+    process = start(tmp_path, peer, model_path=model, publish_confidence=True, overlay_alpha=0.25)
+    try:
+        rgb = mf.random_blocks(48, 64, 4, seed=1)
+        for stamp, encoding in enumerate(('rgb8', 'bgr8', 'mono8', 'rgba8', 'yuv422_yuy2'), start=100):
+            peer.send_until_answered(image_msg(rgb, encoding), stamp)
+            assert peer.spin_until(lambda: all(any(m.header.stamp.sec == stamp for m in peer.received[n])
+                                                   for n in OUTPUTS))
+            replies = {n: next(m for m in peer.received[n] if m.header.stamp.sec == stamp) for n in OUTPUTS}
+            for name, reply in replies.items():
+                assert (reply.header.stamp.sec, reply.header.stamp.nanosec, reply.header.frame_id) == \
+                    (stamp, 123, 'camera'), name
+                assert (reply.height, reply.width) == (48, 64), name
+            assert replies['mask'].encoding == 'mono8'
+            assert replies['color_mask'].encoding == 'rgb8'
+            assert replies['confidence'].encoding == 'mono8'
+            assert replies['overlay'].encoding == ('bgr8' if encoding == 'bgr8' else 'rgb8')
+            if encoding in ('rgb8', 'bgr8', 'rgba8'):
+                expected = mf.expected_labels(rgb)
+                np.testing.assert_array_equal(pixels_of(replies['mask']), expected)
+                np.testing.assert_array_equal(pixels_of(replies['color_mask']), np.array(mf.PALETTE)[expected])
+                overlay = pixels_of(replies['overlay'])
+                picture = rgb if encoding != 'bgr8' else rgb[:, :, ::-1]
+                colours = np.array(mf.PALETTE, np.float64)[expected]
+                colours = colours if encoding != 'bgr8' else colours[:, :, ::-1]
+                assert np.abs(overlay - (0.75 * picture + 0.25 * colours)).max() <= 1.0
+    finally:
+        assert process.stop() == 0
+
+
+def test_compressed_input(tmp_path, model):
+    compressed_peer = Peer(compressed=True, topics=('mask',))
+    process = start(tmp_path, compressed_peer, model_path=model, input_transport='compressed')
+    try:
+        rgb = mf.random_blocks(32, 48, 8, seed=2)
+        msg = CompressedImage(format='png')
+        msg.data = cv2.imencode('.png', rgb[:, :, ::-1])[1].tobytes()
+        reply = compressed_peer.send_until_answered(msg, 7)
+        np.testing.assert_array_equal(pixels_of(reply), mf.expected_labels(rgb))
+        msg = CompressedImage(format='jpeg')
+        msg.data = cv2.imencode('.jpg', rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+        reply = compressed_peer.send_until_answered(msg, 8)
+        assert (pixels_of(reply) == mf.expected_labels(rgb)).mean() > 0.97  # jpeg blurs block edges
+    finally:
+        compressed_peer.close()
+        assert process.stop() == 0
+
+
+@pytest.mark.parametrize('bad, reason', [
+    (dict(step=10), 'step 10 is smaller than width*bytes_per_pixel'),
+    (dict(data=b'\0' * 100), 'data has 100 bytes'),
+    (dict(encoding='bayer_rggb8'), "unsupported encoding 'bayer_rggb8'"),
+    (dict(height=0, width=0, step=0, data=b''), 'empty image: 0x0'),
+])
+def test_malformed_frame_is_logged_and_the_next_one_served(tmp_path, peer, model, bad, reason):
+    process = start(tmp_path, peer, model_path=model)
+    try:
+        rgb = mf.random_blocks(16, 16, 4, seed=3)
+        broken = image_msg(rgb)
+        for key, value in bad.items():
+            setattr(broken, key, value)
+        peer.send(broken, 1)
+        assert peer.spin_until(lambda: reason in process.log(), 10), process.log()
+        assert 'skipping malformed image' in process.log()
+        reply = peer.send_until_answered(image_msg(rgb), 2)
+        np.testing.assert_array_equal(pixels_of(reply), mf.expected_labels(rgb))
+    finally:
+        assert process.stop() == 0
+
+
+def test_undecodable_jpeg_is_skipped(tmp_path, model):
+    compressed_peer = Peer(compressed=True, topics=('mask',))
+    process = start(tmp_path, compressed_peer, model_path=model, input_transport='compressed')
+    try:
+        compressed_peer.send(CompressedImage(format='jpeg', data=b'\xff\xd8not a jpeg'), 1)
+        assert compressed_peer.spin_until(lambda: 'could not be decoded' in process.log(), 10), process.log()
+        rgb = mf.random_blocks(16, 16, 4, seed=4)
+        good = CompressedImage(format='png', data=cv2.imencode('.png', rgb[:, :, ::-1])[1].tobytes())
+        np.testing.assert_array_equal(pixels_of(compressed_peer.send_until_answered(good, 2)),
+                                      mf.expected_labels(rgb))
+    finally:
+        compressed_peer.close()
+        assert process.stop() == 0
+
+
+@pytest.mark.parametrize('size', [(480, 640), (720, 1280)], ids=['VGA', 'HD'])
+def test_camera_sized_frames_best_effort(tmp_path, peer, model, size):
+    process = start(tmp_path, peer, model_path=model, publish_color_mask=False, publish_overlay=False)
+    try:
+        rgb = mf.random_blocks(*size, 40, seed=5)
+        peer.received['mask'].clear()
+        for stamp in range(20):
+            peer.send(image_msg(rgb), stamp)
+            peer.spin_until(lambda: False, 0.1)
+        peer.spin_until(lambda: len(peer.received['mask']) >= 10, 10)
+        assert len(peer.received['mask']) >= 10, f'only {len(peer.received["mask"])}/20 frames came back'
+        np.testing.assert_array_equal(pixels_of(peer.received['mask'][-1]), mf.expected_labels(rgb))
+    finally:
+        assert process.stop() == 0
+
+
+def test_runtime_parameters_apply_or_are_rejected(tmp_path, peer, model):
+    process = start(tmp_path, peer, model_path=model)
+    client = peer.node.create_client(SetParameters, '/seg_node/set_parameters')
+    try:
+        assert client.wait_for_service(timeout_sec=10)
+
+        def set_param(name, value):
+            future = client.call_async(SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()]))
+            assert peer.spin_until(future.done, 10)
+            return future.result().results[0]
+
+        assert set_param('overlay_alpha', 1.0).successful
+        rejected = set_param('overlay_alpha', 1.5)
+        assert not rejected.successful and 'overlay_alpha' in rejected.reason
+        assert not set_param('model_path', 'other.onnx').successful
+        rgb = mf.random_blocks(16, 16, 4, seed=6)
+        reply = peer.send_until_answered(image_msg(rgb), 3, output='overlay')
+        np.testing.assert_array_equal(pixels_of(reply), np.array(mf.PALETTE, np.uint8)[mf.expected_labels(rgb)])
+        assert set_param('publish_mask', False).successful
+        peer.received['mask'].clear()
+        peer.send_until_answered(image_msg(rgb), 4, output='overlay')
+        assert not peer.received['mask']
+    finally:
+        assert process.stop() == 0
+
+
+def test_diagnostics_report_rates_drops_and_stages(tmp_path, peer, model):
+    process = start(tmp_path, peer, model_path=model)
+    try:
+        rgb = mf.random_blocks(16, 16, 4, seed=7)
+        peer.send_until_answered(image_msg(rgb), 1)
+        broken = image_msg(rgb)
+        broken.step = 1
+        peer.send(broken, 2)
+        assert peer.spin_until(lambda: any(
+            kv.key == 'dropped (malformed)' and kv.value != '0'
+            for d in peer.diagnostics for s in d.status for kv in s.values), 10)
+        keys = {kv.key for d in peer.diagnostics for s in d.status for kv in s.values}
+        for stage in ('decode', 'preprocess', 'inference', 'postprocess', 'publish'):
+            assert f'{stage} ms p50/p99' in keys
+        assert {'input fps', 'output fps', 'execution provider', 'dropped (replaced)'} <= keys
+        assert any(s.hardware_id == 'CPUExecutionProvider' for d in peer.diagnostics for s in d.status)
+    finally:
+        assert process.stop() == 0
+
+
+def test_sigterm_shuts_down_cleanly(tmp_path, peer, model):
+    process = start(tmp_path, peer, model_path=model)
+    assert process.stop(signal.SIGTERM) == 0
+    assert 'Traceback' not in process.log() and 'rror' not in process.log()
+
+
+@pytest.mark.parametrize('params, message', [
+    (dict(model_path='missing.onnx'), "model file not found: 'missing.onnx'"),
+    (dict(overlay_alpha=2.0), 'overlay_alpha'),
+    (dict(resize_mode='zoom'), "parameter 'resize_mode': 'zoom' is not one of stretch, letterbox"),
+    (dict(providers=['tpu']), "parameter 'providers': 'tpu' is not one of tensorrt, cuda, cpu"),
+    (dict(class_names=['a', 'b']), "'class_names': 2 names but the model outputs 3 classes"),
+    (dict(qos_depth='deep'), "parameter 'qos_depth'"),
+])
+def test_startup_fault_exits_1_with_one_clear_line(tmp_path, model, params, message):
+    params.setdefault('model_path', model)
+    process = NodeProcess(tmp_path, write_params(tmp_path, **params))
+    assert process.wait_exit() == 1
+    log = process.log()
+    assert message in log and 'Traceback' not in log
+    assert '[seg_node] error:' in log
+    process.stop()
+
+
+def test_corrupt_or_unusable_model_exits_1(tmp_path):
+    corrupt = tmp_path / 'corrupt.onnx'
+    corrupt.write_bytes(b'not a protobuf at all')
+    process = NodeProcess(tmp_path, write_params(tmp_path, model_path=str(corrupt)))
+    assert process.wait_exit() == 1
+    assert f'cannot load {corrupt} as an ONNX model' in process.log()
+    process.stop()
