@@ -253,10 +253,10 @@ def _transpose_conv_bias(conv: _Converter, op: tflite.Operator, ins: list[int], 
         transpose_conv_padding(s, k, st, _C_PADDING[padding])
         for s, k, st in zip((height, width), weights.shape[1:3], (stride_h, stride_w)))
     name = conv.tensors[out].name
-    conv.add('ConvTranspose', [conv.input_name(ins[0]), conv.initializer(weights.transpose(3, 0, 1, 2), f'{name}/weight'),
-                               conv.initializer(conv.constant(ins[2]).astype(np.float32), f'{name}/bias')],
-             conv.output_name(out), kernel_shape=list(weights.shape[1:3]), strides=[stride_h, stride_w],
-             pads=[top, left, bottom, right])
+    inputs = [conv.input_name(ins[0]), conv.initializer(weights.transpose(3, 0, 1, 2), f'{name}/weight'),
+              conv.initializer(conv.constant(ins[2]).astype(np.float32), f'{name}/bias')]
+    conv.add('ConvTranspose', inputs, conv.output_name(out), kernel_shape=list(weights.shape[1:3]),
+             strides=[stride_h, stride_w], pads=[top, left, bottom, right])
 
 
 _CONVERTERS: dict[str, Callable[[_Converter, tflite.Operator, list[int], int], None]] = {

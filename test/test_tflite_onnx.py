@@ -384,7 +384,8 @@ def test_declared_shape_mismatch_is_caught():
 
 
 def _import_script():
-    spec = importlib.util.spec_from_file_location('import_mediapipe_selfie', REPO / 'scripts/import_mediapipe_selfie.py')
+    path = REPO / 'scripts' / 'import_mediapipe_selfie.py'
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look themselves up there
     spec.loader.exec_module(module)
