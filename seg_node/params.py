@@ -86,7 +86,7 @@ def check(name: str, value: Any) -> Any:
     if expected is list:
         value = list(value) if isinstance(value, (list, tuple)) else value
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ParamError(f"parameter '{name}': {value!r} is not {_type_name(param)}")
+        raise ParamError(f"parameter '{name}': {value!r} is not {_type_name(param)[0]}")
     items = value if expected is list else [value]
     for item in items:
         if param.choices and item not in param.choices:
@@ -116,11 +116,16 @@ def _check_shape(name: str, value: Any) -> None:
         raise ParamError(f"parameter '{name}': {value!r} {problem}")
 
 
-def _type_name(param: Param) -> str:
+_TYPE_WORDS = {bool: ('a boolean', 'bool'), int: ('an integer', 'int'), float: ('a number', 'double'),
+               str: ('a string', 'string')}
+
+
+def _type_name(param: Param) -> tuple[str, str]:
+    """(words for an error message, ROS type for the docs)."""
     if param.type is list:
         element = type(param.example[0] if param.example else param.default[0])
-        return f'a list of {element.__name__}'
-    return f'a {param.type.__name__}'
+        return f'a list of {_TYPE_WORDS[element][1]}', f'{_TYPE_WORDS[element][1]}[]'
+    return _TYPE_WORDS[param.type]
 
 
 def markdown_table() -> str:
@@ -131,7 +136,7 @@ def markdown_table() -> str:
         extra = f" Choices: {', '.join(p.choices)}." if p.choices and p.type is str else ''
         if p.low is not None and p.type is not list:
             extra += f' Range {p.low}..{p.high}.'
-        rows.append(f"| `{p.name}` | {_type_name(p).split(' ', 1)[1]} | {default} | "
+        rows.append(f"| `{p.name}` | {_type_name(p)[1]} | {default} | "
                     f"{'yes' if p.dynamic else 'no'} | {p.description}{extra} |")
     return '\n'.join(rows)
 
