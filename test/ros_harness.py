@@ -61,11 +61,11 @@ class NodeProcess:
 class Peer:
     """A test-side node: a best-effort camera publisher and subscribers to every output."""
 
-    def __init__(self, compressed: bool = False, topics: tuple[str, ...] = OUTPUTS) -> None:
+    def __init__(self, compressed: bool = False, topics: tuple[str, ...] = OUTPUTS, camera: str = 'image') -> None:
         self.node = rclpy.create_node(f'seg_test_peer_{os.getpid()}_{time.monotonic_ns()}')
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
         self.publisher = self.node.create_publisher(CompressedImage if compressed else Image,
-                                                    'image/compressed' if compressed else 'image', qos)
+                                                    f'{camera}/compressed' if compressed else camera, qos)
         self.received: dict[str, list[Image]] = {name: [] for name in topics}
         for name in topics:
             self.node.create_subscription(Image, f'segmentation/{name}',

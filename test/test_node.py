@@ -34,8 +34,8 @@ def model(tmp_path):
     return mf.save(tmp_path)
 
 
-def start(tmp_path, peer: Peer, **params) -> NodeProcess:
-    process = NodeProcess(tmp_path, write_params(tmp_path, **params))
+def start(tmp_path, peer: Peer, *ros_args: str, **params) -> NodeProcess:
+    process = NodeProcess(tmp_path, write_params(tmp_path, **params), *ros_args)
     peer.wait_connected(process)
     return process
 
@@ -67,6 +67,18 @@ def test_every_output_matches_the_camera(tmp_path, peer, model):
                 colours = colours if encoding != 'bgr8' else colours[:, :, ::-1]
                 assert np.abs(overlay - (0.75 * picture + 0.25 * colours)).max() <= 1.0
     finally:
+        assert process.stop() == 0
+
+
+def test_remapped_camera_topic_as_the_launch_file_does(tmp_path, model):
+    camera_peer = Peer(topics=('mask',), camera='/cam/image_raw')
+    process = start(tmp_path, camera_peer, '-r', 'image:=/cam/image_raw', model_path=model)
+    try:
+        rgb = mf.random_blocks(24, 32, 8, seed=9)
+        np.testing.assert_array_equal(pixels_of(camera_peer.send_until_answered(image_msg(rgb), 5)),
+                                      mf.expected_labels(rgb))
+    finally:
+        camera_peer.close()
         assert process.stop() == 0
 
 

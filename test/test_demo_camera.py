@@ -1,0 +1,39 @@
+"""The demo camera's frame sources: generated scenes, an image folder, a video file, and bad sources."""
+import cv2
+import numpy as np
+import pytest
+
+from seg_node.demo_camera import SourceError, load_frames
+
+
+def test_scenes_are_repeatable_rgb_frames():
+    first = load_frames('scenes', 48, 64, 2, seed=3)
+    again = load_frames('scenes', 48, 64, 2, seed=3)
+    assert len(first) == 2 and first[0].shape == (48, 64, 3) and first[0].dtype == np.uint8
+    np.testing.assert_array_equal(first[1], again[1])
+
+
+def test_image_folder_is_read_in_name_order_and_resized(tmp_path):
+    for index, colour in enumerate([(0, 0, 255), (0, 255, 0)]):  # BGR on disk: red, then green
+        cv2.imwrite(str(tmp_path / f'{index}.png'), np.full((10, 20, 3), colour, np.uint8))
+    (tmp_path / 'notes.txt').write_text('not an image')
+    frames = load_frames(str(tmp_path), 30, 40, 10)
+    assert [f.shape for f in frames] == [(30, 40, 3)] * 2
+    assert tuple(frames[0][0, 0]) == (255, 0, 0) and tuple(frames[1][0, 0]) == (0, 255, 0)
+
+
+def test_video_file(tmp_path):
+    path = str(tmp_path / 'clip.avi')
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), 10, (32, 24))
+    for value in (50, 200, 120):
+        writer.write(np.full((24, 32, 3), value, np.uint8))
+    writer.release()
+    frames = load_frames(path, 24, 32, 2)
+    assert len(frames) == 2 and abs(int(frames[1].mean()) - 200) < 10
+
+
+@pytest.mark.parametrize('source, message', [('/no/such/place', 'neither'), ('EMPTY', 'no readable image')])
+def test_bad_sources_are_named(tmp_path, source, message):
+    source = str(tmp_path) if source == 'EMPTY' else source
+    with pytest.raises(SourceError, match=message):
+        load_frames(source, 8, 8, 1)

@@ -1,0 +1,73 @@
+"""launch_testing: ``launch/seg_node.launch.py`` starts the node, which answers a frame on the remapped topic.
+
+launch_testing is not on PyPI, so on a plain venv this module is skipped; on a ROS 2 install run it with
+``colcon test`` or ``launch_test test/test_launch.py``. test_node.py covers the same behaviour here: the
+executable with the params file and the same remapping.
+"""
+import os
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import pytest
+
+launch_testing = pytest.importorskip(
+    'launch_testing', reason='launch_testing is not installable from PyPI; runs on a ROS 2 install (colcon test)')
+import launch  # noqa: E402
+import launch_testing.actions  # noqa: E402
+import launch_testing.asserts  # noqa: E402
+import numpy as np  # noqa: E402
+import rclpy  # noqa: E402
+from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import model_factory as mf  # noqa: E402
+from ros_harness import image_msg, pixels_of  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ['ROS_LOCALHOST_ONLY'] = '1'
+
+
+@pytest.mark.launch_test
+def generate_test_description():
+    model = Path(tempfile.mkdtemp()) / 'colour.onnx'
+    model.write_bytes(mf.colour_model())
+    include = launch.actions.IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(str(ROOT / 'launch' / 'seg_node.launch.py')),
+        launch_arguments={'image': '/launch_test/image_raw', 'model_path': str(model),
+                          'fastdds_profile': str(ROOT / 'config' / 'fastdds_localhost.xml')}.items())
+    return launch.LaunchDescription([include, launch_testing.actions.ReadyToTest()]), {}
+
+
+class TestSegNodeLaunch(unittest.TestCase):
+
+    def test_mask_comes_back_on_the_remapped_topic(self):
+        rclpy.init()
+        node = rclpy.create_node('launch_test_peer')
+        try:
+            masks = []
+            node.create_subscription(Image, '/segmentation/mask', masks.append, 10)
+            publisher = node.create_publisher(Image, '/launch_test/image_raw',
+                                              QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+            rgb = mf.random_blocks(48, 64, 8)
+            end = time.monotonic() + 30
+            while not masks and time.monotonic() < end:
+                publisher.publish(image_msg(rgb))
+                rclpy.spin_once(node, timeout_sec=0.5)
+            self.assertTrue(masks, 'no mask came back')
+            np.testing.assert_array_equal(pixels_of(masks[0]), mf.expected_labels(rgb))
+        finally:
+            node.destroy_node()
+            rclpy.shutdown()
+
+
+@launch_testing.post_shutdown_test()
+class TestShutdown(unittest.TestCase):
+
+    def test_exit_code(self, proc_info):
+        launch_testing.asserts.assertExitCodes(proc_info)
