@@ -34,8 +34,8 @@ _PARAM_TYPES = {bool: Parameter.Type.BOOL, int: Parameter.Type.INTEGER, float: P
 
 
 def models_dirs() -> list[Path]:
-    """Where a relative ``model_path`` is looked up: the installed package share, then the source tree."""
-    dirs = []
+    """Where a relative ``model_path`` is looked up: the working directory, the package share, the source tree."""
+    dirs = [Path.cwd()]
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
         try:

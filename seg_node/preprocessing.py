@@ -58,8 +58,7 @@ class Preprocessor:
         """The input tensor, batch of one, for ``frame`` placed as ``geometry`` says."""
         picture = frame.pixels
         if picture.shape[:2] != (geometry.height, geometry.width):
-            picture = cv2.resize(picture, (geometry.width, geometry.height), interpolation=cv2.INTER_AREA
-                                 if picture.shape[0] > geometry.height else cv2.INTER_LINEAR)
+            picture = cv2.resize(picture, (geometry.width, geometry.height), interpolation=cv2.INTER_LINEAR)
         if frame.bgr:
             picture = cv2.cvtColor(picture, cv2.COLOR_BGR2RGB)
         in_h, in_w = geometry.input_hw
