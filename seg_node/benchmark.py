@@ -128,10 +128,12 @@ def in_process_rows(model: str, frames: dict[str, np.ndarray], repeats: int) -> 
 
             timed(node_frame, repeats)
             rows[f'pipeline {size} {label}'] = {k: percentiles(v[5:]) for k, v in stages.items()}
-        reference = timed(lambda: reference_pipeline(rgb, engine.session, engine.spec.input_name, input_hw,
-                                                     values['mean'], values['std'],
-                                                     np.reshape(values['palette'], (-1, 3)), 0.5), repeats)
-        rows[f'reference {size} all'] = percentiles(reference)
+        reference_args = (rgb, engine.session, engine.spec.input_name, input_hw, values['mean'], values['std'],
+                          np.reshape(values['palette'], (-1, 3)), 0.5)
+        rows[f'reference {size} all'] = percentiles(timed(lambda: reference_pipeline(*reference_args), repeats))
+        node_labels = pipeline.run(Frame(rgb, bgr=False), Outputs(mask=True), 0.5).labels
+        rows[f'mask agreement node vs reference {size}'] = round(
+            float((node_labels == reference_pipeline(*reference_args)[0]).mean()), 5)
     return rows
 
 
