@@ -230,3 +230,28 @@ def test_corrupt_or_unusable_model_exits_1(tmp_path):
     assert process.wait_exit() == 1
     assert f'cannot load {corrupt} as an ONNX model' in process.log()
     process.stop()
+
+
+def test_frames_arriving_while_busy_replace_the_waiting_one(tmp_path, peer, model):
+    """Frames sent faster than the node runs: no queue builds up, the newest frame wins, drops are counted."""
+    process = start(tmp_path, peer, model_path=model, publish_color_mask=False, publish_overlay=False)
+    try:
+        rgb = mf.random_blocks(480, 640, 40, seed=8)
+        peer.send_until_answered(image_msg(rgb), 1)
+        burst = image_msg(rgb)
+        for stamp in range(1000, 1060):
+            peer.send(burst, stamp)
+        assert peer.spin_until(lambda: any(m.header.stamp.sec == 1059 for m in peer.received['mask']), 10), \
+            'the newest frame of the burst was not served'
+
+        def counters():
+            last = peer.diagnostics[-1].status[0].values if peer.diagnostics else []
+            return {kv.key: kv.value for kv in last}
+        assert peer.spin_until(lambda: counters().get('frames out') == str(len(peer.received['mask'])), 10)
+        values = counters()
+        frames_in, frames_out = int(values['frames in']), int(values['frames out'])
+        replaced = int(values['dropped (replaced)'])
+        assert replaced > 0 and frames_out < frames_in
+        assert frames_in == frames_out + replaced
+    finally:
+        assert process.stop() == 0
