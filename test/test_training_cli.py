@@ -1,0 +1,84 @@
+"""The segtool console script: fast help, end-to-end train -> eval -> export, exact resume."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seg_node import segtool
+
+TINY = ['--model', 'fastscnn', '--size', '32', '48', '--epoch-size', '8', '--batch-size', '4', '--road-train', '16',
+        '--road-val', '4', '--threads', '2']
+
+
+def test_help_lists_subcommands_without_importing_torch():
+    code = ('import sys; from seg_node import segtool; segtool.build_parser(); '
+            'assert "torch" not in sys.modules and "onnxruntime" not in sys.modules')
+    subprocess.run([sys.executable, '-c', code], check=True)
+    exe = shutil.which('segtool') or str(Path(sys.executable).with_name('segtool'))
+    out = subprocess.run([exe, '--help'], check=True, capture_output=True, text=True).stdout
+    for command in ('train', 'eval', 'export'):
+        assert command in out
+
+
+@pytest.mark.parametrize('command', ['train', 'eval', 'export'])
+def test_subcommand_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        segtool.main([command, '--help'])
+    assert exit_info.value.code == 0
+    assert 'usage: segtool ' + command in capsys.readouterr().out
+
+
+def test_train_eval_export_end_to_end(tmp_path, capsys):
+    pytest.importorskip('torch')
+    pytest.importorskip('onnxruntime')
+    run = tmp_path / 'run'
+    assert segtool.main(['train', *TINY, '--epochs', '2', '--out-dir', str(run)]) == 0
+    assert (run / 'best.pt').exists() and (run / 'last.pt').exists()
+
+    assert segtool.main(['eval', str(run / 'best.pt'), '--count', '4', '--out', str(tmp_path / 'pt.json')]) == 0
+    report = json.loads((tmp_path / 'pt.json').read_text())
+    assert report['images'] == 4 and report['size'] == [32, 48] and len(report['iou']) == 7
+    assert 0 <= report['mean_iou'] <= 1 and (tmp_path / 'pt.png').stat().st_size > 1000
+
+    assert segtool.main(['export', str(run / 'best.pt'), '-o', str(tmp_path / 'm.onnx')]) == 0
+    assert 'max |onnxruntime - torch|' in capsys.readouterr().out
+    assert segtool.main(['eval', str(tmp_path / 'm.onnx'), '--count', '4', '--out', str(tmp_path / 'onnx.json'),
+                         '--chart', str(tmp_path / 'chart.png')]) == 0
+    onnx_report = json.loads((tmp_path / 'onnx.json').read_text())
+    assert (tmp_path / 'chart.png').exists()
+    assert onnx_report['confusion_matrix'] == report['confusion_matrix']  # same model, same predictions
+
+    assert segtool.main(['eval', 'row-prior', '--size', '32', '48', '--baseline-train', '8', '--count', '4',
+                         '--out', str(tmp_path / 'prior.json')]) == 0
+    assert json.loads((tmp_path / 'prior.json').read_text())['mean_iou'] < 1
+
+
+def test_resume_continues_exactly(tmp_path, monkeypatch):
+    torch = pytest.importorskip('torch')
+    from seg_node.training import trainer
+    straight, crashed = tmp_path / 'straight', tmp_path / 'crashed'
+    segtool.main(['train', *TINY, '--epochs', '2', '--out-dir', str(straight)])
+
+    calls = []
+    evaluate_model = trainer.evaluate_model
+
+    def crash_on_second_validation(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return evaluate_model(*args, **kwargs)
+    monkeypatch.setattr(trainer, 'evaluate_model', crash_on_second_validation)
+    with pytest.raises(KeyboardInterrupt):
+        segtool.main(['train', *TINY, '--epochs', '2', '--out-dir', str(crashed)])
+    monkeypatch.undo()
+    assert torch.load(crashed / 'last.pt', weights_only=True)['epoch'] == 1
+    segtool.main(['train', *TINY, '--epochs', '2', '--out-dir', str(crashed), '--resume'])
+
+    a = torch.load(straight / 'last.pt', weights_only=True)
+    b = torch.load(crashed / 'last.pt', weights_only=True)
+    assert [h['epoch'] for h in b['history']] == [1, 2] and b['step'] == a['step'] == 4
+    for key, value in a['model'].items():
+        assert torch.allclose(value.float(), b['model'][key].float(), atol=1e-5), key

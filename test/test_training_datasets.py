@@ -1,0 +1,116 @@
+"""Dataset layouts on tiny fixture folders, the generator as a dataset, and the transforms."""
+import cv2
+import numpy as np
+import pytest
+
+PIL = pytest.importorskip('PIL')
+from PIL import Image  # noqa: E402
+
+from seg_node import road_scenes  # noqa: E402
+from seg_node.training import datasets  # noqa: E402
+from seg_node.training.transforms import Transform, TransformedDataset  # noqa: E402
+
+
+def _write_rgb(path, rgb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def _write_mask(path, mask, palette=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(mask.astype(np.uint8), mode='P' if palette else 'L')
+    if palette:
+        image.putpalette(palette)
+    image.save(path)
+
+
+def _pair(seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), rng.integers(0, 3, (6, 8), dtype=np.uint8)
+
+
+def test_folder_layout(tmp_path):
+    (tmp_path / 'classes.txt').write_text('ground 10 20 30\nwall\n\nsky 1 2 3\n')
+    image, mask = _pair(0)
+    _write_rgb(tmp_path / 'train/images/a.png', image)
+    _write_mask(tmp_path / 'train/masks/a.png', mask)
+    _write_rgb(tmp_path / 'train/images/unlabelled.png', image)  # no mask: skipped
+    ds = datasets.open_dataset(f'folder:{tmp_path}', 'train', (6, 8))
+    assert len(ds) == 1 and ds.class_names == ['ground', 'wall', 'sky']
+    assert ds.palette == [[10, 20, 30], [128, 0, 0], [1, 2, 3]]
+    got_image, got_mask = ds[0]
+    assert np.array_equal(got_image, image) and np.array_equal(got_mask, mask)
+
+
+def test_cityscapes_maps_label_ids_to_train_ids(tmp_path):
+    image, _ = _pair(1)
+    label_ids = np.array([[7, 8, 11, 21], [23, 24, 26, 0], [33, 1, 255, 6]], np.uint8)
+    _write_rgb(tmp_path / 'leftImg8bit/val/aachen/aachen_000000_000019_leftImg8bit.png', image[:3, :4])
+    _write_mask(tmp_path / 'gtFine/val/aachen/aachen_000000_000019_gtFine_labelIds.png', label_ids)
+    ds = datasets.open_dataset(f'cityscapes:{tmp_path}', 'val', (3, 4))
+    assert len(ds) == 1 and len(ds.class_names) == 19
+    _, mask = ds[0]
+    assert mask.tolist() == [[0, 1, 2, 8], [10, 11, 13, 255], [18, 255, 255, 255]]
+
+
+def test_camvid_layout_ignores_unlabelled(tmp_path):
+    image, mask = _pair(2)
+    mask[0, 0] = 11
+    _write_rgb(tmp_path / 'train/0001TP_006690.png', image)
+    _write_mask(tmp_path / 'trainannot/0001TP_006690.png', mask)
+    ds = datasets.open_dataset(f'camvid:{tmp_path}', 'train', (6, 8))
+    _, got = ds[0]
+    assert got[0, 0] == 255 and np.array_equal(got.ravel()[1:], mask.ravel()[1:])
+    assert ds.class_names[3] == 'road' and len(ds.palette) == 11
+
+
+def test_voc_layout_reads_palette_indices(tmp_path):
+    image, mask = _pair(3)
+    mask[2, :] = 255
+    (tmp_path / 'ImageSets/Segmentation').mkdir(parents=True)
+    (tmp_path / 'ImageSets/Segmentation/train.txt').write_text('2007_000032\n')
+    _write_rgb(tmp_path / 'JPEGImages/2007_000032.jpg', image)
+    palette = [v for i in range(256) for v in datasets._voc_colour(i)]
+    _write_mask(tmp_path / 'SegmentationClass/2007_000032.png', mask, palette)
+    ds = datasets.open_dataset(f'voc:{tmp_path}', 'train', (6, 8))
+    got_image, got_mask = ds[0]
+    assert got_image.shape == (6, 8, 3) and np.array_equal(got_mask, mask)
+    assert ds.palette[1] == [128, 0, 0] and ds.palette[15] == [192, 128, 128]  # aeroplane, person
+
+
+def test_road_dataset_splits_use_disjoint_seeds():
+    train = datasets.open_dataset('road', 'train', (30, 40), road_count=3)
+    test = datasets.open_dataset('road', 'test', (30, 40), road_count=3)
+    assert len(train) == 3 and train.class_names == list(road_scenes.CLASS_NAMES)
+    image, mask = test[1]
+    expected_image, expected_ids = road_scenes.generate_scene(datasets.ROAD_SEEDS['test'] + 1, 30, 40)
+    assert np.array_equal(image, expected_image)
+    assert np.array_equal(mask, road_scenes.trainid_to_index(expected_ids))
+    assert mask.max() < len(road_scenes.CLASS_NAMES)
+
+
+def test_bad_dataset_spec():
+    with pytest.raises(ValueError, match='LAYOUT:ROOT'):
+        datasets.open_dataset('kitti:/x', 'train', (4, 4))
+
+
+def test_transform_resizes_flips_and_normalises():
+    image = np.zeros((4, 6, 3), np.uint8)
+    image[:, :3] = 255
+    mask = np.zeros((4, 6), np.uint8)
+    mask[:, :3] = 2
+    t = Transform((8, 12), mean=(0.5, 0.5, 0.5), std=(0.5, 0.25, 0.5), flip=1.0)
+    x, y = t(image, mask, np.random.default_rng(0))
+    assert x.shape == (3, 8, 12) and x.dtype == np.float32 and y.shape == (8, 12) and y.dtype == np.int64
+    assert set(np.unique(y)) == {0, 2}  # nearest: no blended labels
+    assert (y[:, -1] == 2).all() and (y[:, 0] == 0).all()  # flipped
+    assert x[0, 0, -1] == pytest.approx(1.0) and x[1, 0, -1] == pytest.approx(2.0) and x[0, 0, 0] == -1.0
+    x_plain, y_plain = t(image, mask)  # no rng: no flip
+    assert (y_plain[:, 0] == 2).all()
+
+
+def test_transformed_dataset_repeats_per_epoch():
+    base = datasets.open_dataset('road', 'train', (16, 20), road_count=4)
+    ds = TransformedDataset(base, Transform((16, 20), flip=0.5), seed=3)
+    first = [ds[i][1] for i in range(4)]
+    assert all(np.array_equal(a, ds[i][1]) for i, a in enumerate(first))

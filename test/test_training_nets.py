@@ -1,0 +1,84 @@
+"""Every architecture: output shapes at odd sizes, a few training steps, ONNX export parity and metadata."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+onnx = pytest.importorskip('onnx')
+pytest.importorskip('onnxruntime')
+
+from seg_node.model_metadata import ModelMetadata  # noqa: E402
+from seg_node.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from seg_node.training.export import ParityError, export_onnx  # noqa: E402
+from seg_node.training.losses import build_loss  # noqa: E402
+from seg_node.training.nets import MODELS, build_model  # noqa: E402
+
+torch.set_num_threads(2)
+META = {'class_names': ['a', 'b', 'c'], 'palette': [[1, 2, 3], [4, 5, 6], [7, 8, 9]], 'mean': [0.4, 0.5, 0.6],
+        'std': [0.2, 0.25, 0.3], 'input_size': [40, 56]}
+
+
+@pytest.mark.parametrize('name', sorted(MODELS))
+@pytest.mark.parametrize('size', [(64, 96), (37, 53)])
+def test_output_shape(name, size):
+    model = build_model(name, 3).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, *size))
+    assert out.shape == (2, 3, *size)
+
+
+@pytest.mark.parametrize('name', sorted(MODELS))
+def test_a_few_training_steps_fit_a_fixed_batch(name):
+    torch.manual_seed(0)
+    model = build_model(name, 3)
+    x = torch.randn(2, 3, 32, 48)
+    y = (torch.arange(48).expand(2, 32, 48) // 16).long()  # three vertical bands
+    y[:, :4] = 255
+    loss_fn = build_loss('ce+dice')
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(8):
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert all(np.isfinite(losses)) and losses[-1] < 0.8 * losses[0]
+
+
+@pytest.mark.parametrize('name', sorted(MODELS))
+def test_export_parity_and_metadata_round_trip(name, tmp_path):
+    torch.manual_seed(0)
+    model = build_model(name, 3)
+    model.train()
+    with torch.no_grad():  # move the batch-norm statistics off their defaults
+        model(torch.randn(2, 3, 40, 56) * 2 + 1)
+    save_checkpoint(tmp_path / 'm.pt', model.eval(), {'model': name}, META)
+    result = export_onnx(tmp_path / 'm.pt', tmp_path / 'm.onnx')
+    assert len(result['sizes']) == 3 and max(result['max_abs_diff']) <= 1e-3
+    proto = onnx.load(str(tmp_path / 'm.onnx'))
+    meta = ModelMetadata.from_props({p.key: p.value for p in proto.metadata_props})
+    assert meta == ModelMetadata(class_names=('a', 'b', 'c'), palette=((1, 2, 3), (4, 5, 6), (7, 8, 9)),
+                                 mean=(0.4, 0.5, 0.6), std=(0.2, 0.25, 0.3), input_size=(40, 56),
+                                 output_kind='logits')
+    dims = [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ['batch', 3, 'height', 'width']
+
+
+def test_export_fails_above_tolerance(tmp_path):
+    save_checkpoint(tmp_path / 'm.pt', build_model('fastscnn', 3).eval(), {'model': 'fastscnn'}, META)
+    with pytest.raises(ParityError, match='differs'):
+        export_onnx(tmp_path / 'm.pt', tmp_path / 'm.onnx', tolerance=-1.0)
+    static = export_onnx(tmp_path / 'm.pt', tmp_path / 's.onnx', dynamic=False)
+    assert static['sizes'] == [[40, 56]]
+
+
+def test_checkpoint_loads_with_weights_only(tmp_path):
+    model = build_model('unet', 3)
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.randn(2, 3, 32, 32)).mean().backward()
+    optimizer.step()
+    save_checkpoint(tmp_path / 'c.pt', model, {'model': 'unet', 'size': [32, 32]}, META,
+                    optimizer=optimizer.state_dict(), history=[{'epoch': 1, 'val_miou': 0.5}])
+    loaded = torch.load(tmp_path / 'c.pt', weights_only=True)
+    assert loaded['meta'] == META and loaded['history'][0]['val_miou'] == 0.5
+    assert all(torch.equal(loaded['model'][k], v) for k, v in model.state_dict().items())
