@@ -335,8 +335,50 @@ def run(args: argparse.Namespace) -> int:
         results['scaling'] = scaling_rows(model, args.frames)
     results['summary'] = summarize(results)
     (out / 'results.json').write_text(json.dumps(results, indent=2) + '\n')
+    plot(results, out)
     print(report(results))
+    print(f'bench: wrote {out}/results.json and {out}/*.png')
     return 0
+
+
+def plot(results: dict, out: Path) -> None:
+    """latency.png (p50 per row, side by side) and, with --scaling, scaling.png."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    rows = {'bare model': results['in_process']['bare']['p50_ms']}
+    for key, value in results['in_process'].items():
+        if key.startswith('pipeline '):
+            rows[f'node in-process {key[9:]}'] = value['total']['p50_ms']
+        elif key.startswith('reference '):
+            rows[f'seed-style {key[10:]}'] = value['p50_ms']
+    rows.update({f'{k} (DDS)': v['p50_ms'] for k, v in results.get('dds', {}).items()
+                 if not k.startswith('camera30')})
+    figure, axis = plt.subplots(figsize=(8, 0.35 * len(rows) + 1))
+    axis.barh(list(rows)[::-1], list(rows.values())[::-1], color='#4a7fb5')
+    axis.set_xlabel('p50 latency per frame (ms)')
+    axis.set_title('seg_node vs the bare model (one run, same model and frames)')
+    figure.tight_layout()
+    figure.savefig(out / 'latency.png', dpi=100)
+    plt.close(figure)
+    scaling = results.get('scaling')
+    if not scaling:
+        return
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    sizes = [k.split()[1] for k in scaling if k.startswith('resolution')]
+    left.plot(sizes, [scaling[f'resolution {s}']['p50_ms'] for s in sizes], marker='o')
+    left.set_title('node pipeline (all outputs) vs camera resolution')
+    left.set_ylabel('p50 ms')
+    counts = [int(k.split()[1]) for k in scaling if k.startswith('classes')]
+    for stage in ('inference', 'postprocess'):
+        right.plot(counts, [scaling[f'classes {c}'][stage]['p50_ms'] for c in counts], marker='o', label=stage)
+    right.set_title('1x1-conv model at 256x512, VGA camera, vs classes')
+    right.set_xlabel('classes')
+    right.legend()
+    figure.tight_layout()
+    figure.savefig(out / 'scaling.png', dpi=100)
+    plt.close(figure)
 
 
 def summarize(results: dict) -> dict:
