@@ -1,4 +1,4 @@
-"""``segtool``: train, evaluate and export segmentation models for seg_node.
+"""``segtool``: train, evaluate, export and benchmark segmentation models for seg_node.
 
 Each subcommand lives in its own module, listed in ``COMMANDS``, which registers itself through
 ``add_parser(subparsers)`` and sets ``func``; heavy imports (torch, onnxruntime) happen inside ``func``, so
@@ -14,13 +14,14 @@ COMMANDS = (
     'seg_node.training.commands.train',
     'seg_node.training.commands.evaluate',
     'seg_node.training.commands.export',
+    'seg_node.benchmark',
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``segtool`` parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
-        prog='segtool', description='Train, evaluate and export segmentation models for seg_node (ONNX).',
+        prog='segtool', description='Train, evaluate, export and benchmark segmentation models for seg_node (ONNX).',
         epilog='Run "segtool COMMAND --help" for the options of each command.')
     subparsers = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for module in COMMANDS:
