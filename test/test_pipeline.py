@@ -167,3 +167,15 @@ def test_unusable_models_are_refused_with_a_reason(tmp_path, in_shape, out_shape
 def test_unknown_provider_is_refused(tmp_path):
     with pytest.raises(ModelError, match="unknown provider 'tpu'"):
         InferenceEngine(mf.save(tmp_path), ['tpu'])
+
+
+def test_provider_chain_keeps_what_the_build_has_and_ends_on_cpu(tmp_path):
+    from seg_node.inference import provider_chain
+    cpu_only = ['CPUExecutionProvider']
+    assert provider_chain(['tensorrt', 'cuda', 'cpu'], cpu_only, str(tmp_path)) == cpu_only
+    gpu = ['TensorrtExecutionProvider', 'CUDAExecutionProvider', 'CPUExecutionProvider']
+    chain = provider_chain(['tensorrt', 'cuda'], gpu, str(tmp_path / 'trt'))
+    assert chain[0] == ('TensorrtExecutionProvider', {'trt_fp16_enable': True, 'trt_engine_cache_enable': True,
+                                                      'trt_engine_cache_path': str(tmp_path / 'trt')})
+    assert chain[1:] == ['CUDAExecutionProvider', 'CPUExecutionProvider'] and (tmp_path / 'trt').is_dir()
+    assert provider_chain(['cuda', 'cuda'], gpu, str(tmp_path)) == ['CUDAExecutionProvider', 'CPUExecutionProvider']

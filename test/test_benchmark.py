@@ -1,0 +1,24 @@
+"""``segtool bench`` end to end on a tiny model: every row is measured and the summary ratios are computed."""
+import json
+
+import model_factory as mf
+from seg_node.segtool import main
+
+
+def test_bench_measures_every_row(tmp_path):
+    model = mf.save(tmp_path)
+    out = tmp_path / 'bench'
+    assert main(['bench', '--model', model, '--frames', '8', '--sizes', 'VGA', '--out', str(out)]) == 0
+    results = json.loads((out / 'results.json').read_text())
+    inproc, dds, summary = results['in_process'], results['dds'], results['summary']
+    assert inproc['bare']['p50_ms'] > 0 and inproc['provider'] == 'CPUExecutionProvider'
+    for stage in ('decode', 'preprocess', 'inference', 'postprocess', 'message', 'total'):
+        assert inproc['pipeline VGA all'][stage]['p50_ms'] > 0
+    # A dynamic model run at camera size: the node's low-resolution argmax is the reference's argmax.
+    assert inproc['mask agreement node vs reference VGA'] == 1.0
+    for row in ('relay VGA', 'node mask VGA', 'node all VGA'):
+        assert dds[row]['received'] == 8 and dds[row]['cpu_percent'] >= 0 and dds[row]['rss_mb'] > 0
+    assert dds['camera30 VGA']['received'] > 0
+    assert summary['node mask VGA: e2e / bare'] > 0
+    assert 'reference / node pipeline VGA (all outputs)' in summary
+    assert (out / 'latency.png').stat().st_size > 0
