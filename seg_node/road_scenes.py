@@ -290,7 +290,7 @@ def _place_objects(canvas: _Canvas, cam: _Camera, lay: _Layout, rng: np.random.G
     lane_w = (lay.road_right - lay.road_left) / lay.lanes
     for _ in range(int(rng.integers(0, 7))):
         lateral = lay.road_left + (rng.integers(0, lay.lanes) + 0.5) * lane_w + rng.uniform(-0.4, 0.4)
-        car = dict(lateral=lateral, depth=rng.uniform(4.0, 45.0), width=rng.uniform(1.6, 2.0),
+        car = dict(lateral=lateral, depth=rng.uniform(4.0, 40.0), width=rng.uniform(1.6, 2.0),
                    height=rng.uniform(1.35, 1.9), length=rng.uniform(3.8, 5.0),
                    paint=_MAT[f'paint{rng.integers(0, _N_SLOTS)}'])
         objects.append((car['depth'], lambda car=car: _paint_car(canvas, cam, **car)))
@@ -299,7 +299,7 @@ def _place_objects(canvas: _Canvas, cam: _Camera, lay: _Layout, rng: np.random.G
             lateral = rng.uniform(lay.sidewalk_left + 0.3, lay.road_left - lay.curb - 0.3)
         else:
             lateral = rng.uniform(lay.road_right + lay.curb + 0.3, lay.sidewalk_right - 0.3)
-        person = dict(lateral=lateral, depth=rng.uniform(3.0, 30.0), height=rng.uniform(1.5, 1.95),
+        person = dict(lateral=lateral, depth=rng.uniform(3.0, 22.0), height=rng.uniform(1.5, 1.95),
                       stride=rng.uniform(-0.25, 0.25), slot=int(rng.integers(0, _N_SLOTS)))
         objects.append((person['depth'], lambda p=person: _paint_person(canvas, cam, **p)))
     for _ in range(int(rng.integers(0, 9))):

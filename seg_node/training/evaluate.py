@@ -85,6 +85,27 @@ def evaluate(predictor, dataset, size: tuple[int, int], batch_size: int = 8, ign
     return cm
 
 
+def example_grid(predictor, dataset, size: tuple[int, int], count: int, path: Path) -> None:
+    """Write a PNG with one row per example: the image, its true labels and the prediction, in class colours
+    (ignored pixels black)."""
+    import cv2
+    meta = predictor.meta
+    colours = np.zeros((256, 3), np.uint8)
+    colours[:len(meta['palette'])] = meta['palette']
+    transform = Transform(size, tuple(meta['mean']), tuple(meta['std']))
+    rows = []
+    for i in range(min(count, len(dataset))):
+        image, mask = dataset[i]
+        x, target = transform(image, mask)
+        shown = cv2.resize(image, size[::-1], interpolation=cv2.INTER_LINEAR)
+        predicted = predictor.predict(x[None])[0]
+        gap = np.full((size[0], 4, 3), 255, np.uint8)
+        rows.append(np.hstack([shown, gap, colours[target.astype(np.uint8)], gap, colours[predicted]]))
+    grid = np.vstack([np.vstack([r, np.full((4, r.shape[1], 3), 255, np.uint8)]) for r in rows])[:-4]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+
+
 def write_report(report: dict, json_path: Path, chart_path: Path | None, palette: list[list[int]],
                  title: str) -> None:
     """Write ``report`` as JSON and, if ``chart_path``, a per-class IoU bar chart in the class colours."""

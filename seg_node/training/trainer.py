@@ -1,5 +1,6 @@
-"""The training loop: Adam with polynomial learning-rate decay, validation mIoU every epoch, best and last
-checkpoints, exact resume, and torch.distributed data parallel when launched under ``torchrun``."""
+"""The training loop: Adam with polynomial learning-rate decay (over the epochs, or over the time budget if that
+ends first), validation mIoU every epoch, best and last checkpoints, exact resume, and torch.distributed data
+parallel when launched under ``torchrun``."""
 from __future__ import annotations
 
 import json
@@ -33,6 +34,15 @@ def _collate(batch: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, 
     return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(masks))
 
 
+def _progress(step: int, total_steps: int, seconds: float, max_minutes: float) -> float:
+    """Fraction of the run done, by steps or, under a time budget, by time if that is further: the learning
+    rate anneals to zero at whichever end comes first."""
+    done = step / total_steps
+    if max_minutes:
+        done = max(done, seconds / (max_minutes * 60))
+    return min(done, 1.0)
+
+
 def evaluate_model(model: torch.nn.Module, loader, num_classes: int, ignore_index: int,
                    device: torch.device, progress: bool = True) -> ConfusionMatrix:
     """The confusion matrix of ``model``'s argmax predictions over ``loader``."""
@@ -45,7 +55,7 @@ def evaluate_model(model: torch.nn.Module, loader, num_classes: int, ignore_inde
 
 
 def train(cfg: TrainConfig) -> dict:
-    """Run (or resume) the training ``cfg`` describes; returns the final checkpoint state summary."""
+    """Run (or resume) the training ``cfg`` describes; returns a summary (best mIoU, epochs, time, rank)."""
     torch.set_num_threads(cfg.threads)
     rank, world = 0, 1
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -104,7 +114,8 @@ def train(cfg: TrainConfig) -> dict:
         started, losses, out_of_time = time.perf_counter(), [], False
         bar = tqdm(loader, desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not main)
         for images, masks in bar:
-            lr = cfg.lr * (1 - min(state['step'], total_steps - 1) / total_steps) ** 0.9
+            elapsed = state['train_seconds'] + time.perf_counter() - started
+            lr = cfg.lr * (1 - _progress(state['step'], total_steps, elapsed, cfg.max_minutes)) ** 0.9
             for group in optimizer.param_groups:
                 group['lr'] = lr
             loss = criterion(net(images.to(device)), masks.to(device))
@@ -114,8 +125,7 @@ def train(cfg: TrainConfig) -> dict:
             state['step'] += 1
             losses.append(loss.item())
             bar.set_postfix(loss=f'{np.mean(losses[-20:]):.4f}', lr=f'{lr:.2e}')
-            elapsed = state['train_seconds'] + time.perf_counter() - started
-            if cfg.max_minutes and elapsed >= cfg.max_minutes * 60:
+            if cfg.max_minutes and state['train_seconds'] + time.perf_counter() - started >= cfg.max_minutes * 60:
                 out_of_time = True
                 break
         state['train_seconds'] += time.perf_counter() - started
@@ -137,4 +147,4 @@ def train(cfg: TrainConfig) -> dict:
     if _distributed():
         dist.destroy_process_group()
     return {'best_miou': state['best_miou'], 'epochs': state['epoch'], 'train_seconds': state['train_seconds'],
-            'out_dir': str(out)}
+            'out_dir': str(out), 'rank': rank}

@@ -29,13 +29,17 @@ def add_parser(subparsers) -> None:
                    help='row-prior: training scenes the prior is counted on (road; default %(default)s)')
     p.add_argument('--out', default='eval/report.json', help='JSON report (default %(default)s)')
     p.add_argument('--chart', default=None, help='IoU bar chart PNG (default: the report path with .png)')
+    p.add_argument('--examples', type=int, default=0, metavar='N',
+                   help='also write a PNG of the first N images: image | truth | prediction (default none)')
+    p.add_argument('--examples-png', default=None,
+                   help='where the examples go (default: the report path with _examples.png)')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads (default %(default)s)')
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..datasets import open_dataset
-    from ..evaluate import OnnxPredictor, RowPrior, TorchPredictor, evaluate, write_report
+    from ..evaluate import OnnxPredictor, RowPrior, TorchPredictor, evaluate, example_grid, write_report
     if args.model == 'row-prior':
         size = tuple(args.size or (240, 320))
         predictor = RowPrior(open_dataset(args.dataset, 'train', size, args.baseline_train), size)
@@ -60,4 +64,8 @@ def run(args: argparse.Namespace) -> int:
         iou = report['iou'][name]
         print(f'  {name:<16} IoU {"n/a" if iou is None else f"{iou:.4f}"}')
     print(f'report {args.out}, chart {chart}')
+    if args.examples:
+        examples = Path(args.examples_png or Path(args.out).with_name(Path(args.out).stem + '_examples.png'))
+        example_grid(predictor, dataset, size, args.examples, examples)
+        print(f'examples {examples}')
     return 0

@@ -45,7 +45,8 @@ def add_parser(subparsers) -> None:
     p.add_argument('--workers', type=int, default=d.workers, help='data loader processes (default %(default)s)')
     p.add_argument('--threads', type=int, default=d.threads, help='torch CPU threads (default %(default)s)')
     p.add_argument('--max-minutes', type=float, default=d.max_minutes,
-                   help='stop after this much training time, then validate and save (0 = off)')
+                   help='training-time budget: the learning rate anneals over it and training stops when it is '
+                        'spent, then validates and saves (0 = off; the epochs end the run)')
     p.add_argument('--resume', action='store_true', help='continue from OUT_DIR/last.pt if it exists')
     p.set_defaults(func=run)
 
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     names = TrainConfig.__dataclass_fields__
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
     result = train(cfg)
-    print(f'best validation mIoU {result["best_miou"]:.4f} after {result["train_seconds"] / 60:.1f} min; '
-          f'checkpoints in {result["out_dir"]}')
+    if result['rank'] == 0:
+        print(f'best validation mIoU {result["best_miou"]:.4f} after {result["train_seconds"] / 60:.1f} min; '
+              f'checkpoints in {result["out_dir"]}')
     return 0

@@ -45,26 +45,31 @@ class GlobalContext(nn.Module):
 
 
 class FastSCNN(nn.Module):
-    """Fast-SCNN with a stride-4 refinement; about 1.2 M parameters."""
+    """Fast-SCNN with stride-4 and stride-2 refinement; about 1.1 M parameters."""
 
     def __init__(self, num_classes: int) -> None:
         super().__init__()
-        self.down1 = nn.Sequential(ConvBNReLU(3, 32, 3, 2), DSConv(32, 48, 2))  # stride 4
+        self.down_half = ConvBNReLU(3, 32, 3, 2)  # stride 2
+        self.down1 = DSConv(32, 48, 2)  # stride 4
         self.down2 = DSConv(48, 64, 2)  # stride 8
         self.global_features = nn.Sequential(_bottlenecks(64, 64, 3, 2), _bottlenecks(64, 96, 3, 2),
                                              _bottlenecks(96, 128, 3, 1), GlobalContext(128))  # stride 32
         self.fuse_low = ConvBNReLU(64, 128, 1, relu=False)
         self.fuse_high = nn.Sequential(ConvBNReLU(128, 128, 3, groups=128), ConvBNReLU(128, 128, 1, relu=False))
         self.classifier = nn.Sequential(DSConv(128, 128), DSConv(128, 64))
-        self.refine_skip = ConvBNReLU(48, 64, 1, relu=False)
-        self.refine = nn.Sequential(DSConv(64, 64), nn.Conv2d(64, num_classes, 1))
+        self.skip4 = ConvBNReLU(48, 64, 1, relu=False)
+        self.refine4 = DSConv(64, 32)
+        self.skip2 = ConvBNReLU(32, 32, 1, relu=False)
+        self.refine2 = nn.Sequential(DSConv(32, 32), nn.Conv2d(32, num_classes, 1))
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s4 = self.down1(x)
+        s2 = self.down_half(x)
+        s4 = self.down1(s2)
         s8 = self.down2(s4)
         g = self.global_features(s8)
         fused = self.relu(self.fuse_low(s8) + self.fuse_high(resize_to(g, s8)))
         y = self.classifier(fused)
-        y = self.refine(self.relu(resize_to(y, s4) + self.refine_skip(s4)))
+        y = self.refine4(self.relu(resize_to(y, s4) + self.skip4(s4)))
+        y = self.refine2(self.relu(resize_to(y, s2) + self.skip2(s2)))
         return resize_to(y, x)
