@@ -10,13 +10,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from seg_node.entry_point import run
 from seg_node.image_codec import encode_pixels, fill_image
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
@@ -93,22 +92,7 @@ class CameraNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Run the camera until Ctrl-C, or until ``count`` frames are sent."""
-    rclpy.init(args=args)
-    try:
-        node = CameraNode()
-    except SourceError as err:
-        print(f'[seg_camera] error: {err}', file=sys.stderr)
-        rclpy.try_shutdown()
-        return 1
-    try:
-        while rclpy.ok() and not node.done:
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run('seg_camera', CameraNode, (SourceError,), args, finished=lambda node: node.done)
 
 
 if __name__ == '__main__':

@@ -11,10 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticStatus
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -22,6 +20,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from seg_node import publishing
 from seg_node.diagnostics import PipelineStats
+from seg_node.entry_point import run
 from seg_node.image_codec import ImageError, decode_compressed, decode_image
 from seg_node.inference import InferenceEngine, ModelError
 from seg_node.model_metadata import MetadataError
@@ -249,22 +248,7 @@ class SegNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Run the node until Ctrl-C/SIGTERM; a startup fault prints one line and returns 1."""
-    rclpy.init(args=args)
-    try:
-        node = SegNode()
-    except STARTUP_ERRORS as err:
-        print(f'[seg_node] error: {err}', file=sys.stderr)
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.close()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run('seg_node', SegNode, STARTUP_ERRORS, args)
 
 
 if __name__ == '__main__':
