@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,6 +20,14 @@ PROVIDERS = {
 }
 _FLOAT_TYPES = {'tensor(float)': np.float32, 'tensor(float16)': np.float16}
 _LABEL_TYPES = ('tensor(int64)', 'tensor(int32)', 'tensor(uint8)', 'tensor(int8)', 'tensor(uint16)')
+
+
+class OutputInfo(NamedTuple):
+    """An output's name, ONNX type and shape, like onnxruntime's NodeArg."""
+
+    name: str
+    type: str
+    shape: list
 
 
 class ModelError(RuntimeError):
@@ -158,9 +167,29 @@ class InferenceEngine:
             self.metadata = ModelMetadata.from_props(self.session.get_modelmeta().custom_metadata_map)
         except MetadataError as err:
             raise ModelError(f'{path}: bad seg_node metadata: {err}') from None
-        self.spec = inspect_model(self.session.get_inputs(), self.session.get_outputs(), self.metadata)
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        self._output = outputs[0].name
+        shape = outputs[0].shape
+        if len(shape) == 4 and not (_dim(shape[1]) or _dim(shape[3])):  # e.g. torch export after a Resize
+            outputs = [OutputInfo(outputs[0].name, outputs[0].type, self._probe_class_axis(inputs[0]))]
+        self.spec = inspect_model(inputs, outputs, self.metadata)
         self.provider = self.session.get_providers()[0]
-        self._output = self.session.get_outputs()[0].name
+
+    def _probe_class_axis(self, model_input) -> list:
+        """The output shape, class axis fixed, from one run on zeros (spatial axes stay symbolic)."""
+        layout = _input_layout(model_input.shape)
+        hw_axes = (2, 3) if layout == 'NCHW' else (1, 2)
+        probe_hw = tuple(_dim(model_input.shape[a]) or v for a, v in zip(hw_axes, self.metadata.input_size or (64, 64)))
+        shape = [1, 3, *probe_hw] if layout == 'NCHW' else [1, *probe_hw, 3]
+        zeros = np.zeros(shape, _FLOAT_TYPES.get(model_input.type, np.float32))
+        try:
+            result = self.session.run([self._output], {model_input.name: zeros})[0]
+        except Exception as err:  # onnxruntime raises its own exception types per failure
+            raise ModelError(f'a trial run on zeros of shape {shape} failed: {str(err).strip().splitlines()[0]}') from None
+        if result.ndim != 4:
+            raise ModelError(f'output {self._output} has shape {list(result.shape)} on a trial run: expected 4-D')
+        out_layout, classes = _output_layout(list(result.shape), layout, probe_hw)
+        return [1, classes, 'height', 'width'] if out_layout == 'NCHW' else [1, 'height', 'width', classes]
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
         """The model's first output for one input tensor."""
