@@ -157,6 +157,8 @@ class InferenceEngine:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if num_threads > 0:
             options.intra_op_num_threads = num_threads
+        # Idle intra-op threads sleep instead of spinning, leaving the cores to DDS and the other processes.
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         chain = provider_chain(providers, ort.get_available_providers(),
                                cache_dir or os.path.join(os.path.expanduser('~'), '.cache', 'seg_node', 'trt'))
         try:
