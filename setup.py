@@ -36,7 +36,6 @@ setup(
     maintainer_email='seg-node@example.com',
     description='Real-time semantic segmentation ROS 2 node (ONNX Runtime) and its model toolchain.',
     license='Apache-2.0',
-    tests_require=['pytest'],
     entry_points={
         'console_scripts': [
             'seg_node = seg_node.node:main',
