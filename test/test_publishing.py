@@ -1,0 +1,52 @@
+"""Output messages: images keep the input header; LabelInfo lists every class where vision_msgs exists."""
+import importlib
+import importlib.util
+import sys
+import types
+from dataclasses import dataclass, field
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from std_msgs.msg import Header
+
+from seg_node import publishing
+
+
+def test_image_message_keeps_the_header_and_layout():
+    header = Header(frame_id='camera_optical', stamp=Time(sec=12, nanosec=345))
+    labels = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    msg = publishing.image_message(labels, publishing.mask_encoding(labels), header)
+    assert msg.header == header and (msg.height, msg.width, msg.step, msg.encoding) == (3, 4, 4, 'mono8')
+    np.testing.assert_array_equal(np.frombuffer(msg.data, np.uint8).reshape(3, 4), labels)
+    wide = np.full((2, 2), 300, np.uint16)
+    assert publishing.mask_encoding(wide) == 'mono16'
+    assert publishing.image_message(wide, 'mono16', header).step == 4
+
+
+def test_label_info_lists_every_class(monkeypatch):
+    """vision_msgs is not on PyPI: a stand-in with its field names checks the message we build."""
+    @dataclass
+    class VisionClass:
+        class_id: int = 0
+        class_name: str = ''
+
+    @dataclass
+    class LabelInfo:
+        header: Header = field(default_factory=Header)
+        class_map: list = field(default_factory=list)
+        threshold: float = 0.0
+
+    fake = types.ModuleType('vision_msgs.msg')
+    fake.LabelInfo, fake.VisionClass = LabelInfo, VisionClass
+    monkeypatch.setitem(sys.modules, 'vision_msgs', types.ModuleType('vision_msgs'))
+    monkeypatch.setitem(sys.modules, 'vision_msgs.msg', fake)
+    module = importlib.reload(publishing)
+    try:
+        msg = module.label_info_message(['road', 'car'], Time(sec=5))
+        assert [(c.class_id, c.class_name) for c in msg.class_map] == [(0, 'road'), (1, 'car')]
+        assert msg.header.stamp.sec == 5 and msg.threshold == 0.5
+    finally:
+        monkeypatch.undo()
+        importlib.reload(publishing)
+    if importlib.util.find_spec('vision_msgs') is None:  # without vision_msgs there is no LabelInfo to publish
+        assert publishing.label_info_message(['road'], Time()) is None
