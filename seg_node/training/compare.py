@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--minutes', type=float, default=3.0, help='training-time budget per model')
     parser.add_argument('--size', type=int, nargs=2, default=[240, 320], metavar=('H', 'W'))
     parser.add_argument('--latency-size', type=int, nargs=2, default=[480, 640], metavar=('H', 'W'))
+    parser.add_argument('--threads', type=int, default=2, help='torch CPU threads for training')
     parser.add_argument('--out-dir', default='runs/compare')
     args = parser.parse_args(argv)
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         out = Path(args.out_dir) / name
         cfg = TrainConfig(model=name, out_dir=str(out), size=list(args.size), epochs=100, epoch_size=400,
-                          max_minutes=args.minutes)
+                          max_minutes=args.minutes, threads=args.threads)
         result = train(cfg)
         model = model_from_checkpoint(load_checkpoint(out / 'best.pt'))
         export_onnx(out / 'best.pt', out / f'{name}.onnx')
