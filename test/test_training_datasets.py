@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-PIL = pytest.importorskip('PIL')
+pytest.importorskip('PIL')
 from PIL import Image  # noqa: E402
 
 from seg_node import road_scenes  # noqa: E402

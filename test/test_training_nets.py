@@ -7,7 +7,7 @@ onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
 
 from seg_node.model_metadata import ModelMetadata  # noqa: E402
-from seg_node.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from seg_node.training.checkpoint import save_checkpoint  # noqa: E402
 from seg_node.training.export import ParityError, export_onnx  # noqa: E402
 from seg_node.training.losses import build_loss  # noqa: E402
 from seg_node.training.nets import MODELS, build_model  # noqa: E402
