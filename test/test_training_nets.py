@@ -60,8 +60,9 @@ def test_export_parity_and_metadata_round_trip(name, tmp_path):
     assert meta == ModelMetadata(class_names=('a', 'b', 'c'), palette=((1, 2, 3), (4, 5, 6), (7, 8, 9)),
                                  mean=(0.4, 0.5, 0.6), std=(0.2, 0.25, 0.3), input_size=(40, 56),
                                  output_kind='logits')
-    dims = [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
-    assert dims == ['batch', 3, 'height', 'width']
+    for value, channels in ((proto.graph.input[0], 3), (proto.graph.output[0], 3)):
+        dims = [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+        assert dims == ['batch', channels, 'height', 'width'], value.name
 
 
 def test_export_fails_above_tolerance(tmp_path):

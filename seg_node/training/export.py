@@ -43,6 +43,8 @@ def export_onnx(checkpoint_path: Path, onnx_path: Path, opset: int = 17, dynamic
         torch.onnx.export(model, (example,), str(onnx_path), input_names=['input'], output_names=['logits'],
                           opset_version=opset, dynamic_axes=axes if dynamic else None, dynamo=False)
     proto = onnx.load(str(onnx_path))
+    # The exporter leaves the class axis symbolic after the final resize; state it, readers detect layouts by it.
+    proto.graph.output[0].type.tensor_type.shape.dim[1].dim_value = len(checkpoint['meta']['class_names'])
     write_metadata(proto, metadata_from_checkpoint(checkpoint))
     proto.producer_name = 'segtool'
     onnx.checker.check_model(proto)
