@@ -94,7 +94,7 @@ def in_process_rows(model: str, frames: dict[str, np.ndarray], repeats: int) -> 
     from seg_node.image_codec import Frame, decode_image, encode_pixels, fill_image
     from seg_node.inference import InferenceEngine
     from seg_node.pipeline import Outputs, SegmentationPipeline, model_defaults
-    from seg_node.publishing import image_message
+    from seg_node.publishing import image_message, output_images
 
     engine = InferenceEngine(model, ['cpu'])
     values = model_defaults(engine.spec, engine.metadata)
@@ -117,10 +117,8 @@ def in_process_rows(model: str, frames: dict[str, np.ndarray], repeats: int) -> 
                 decoded = time.perf_counter()
                 result = pipeline.run(frame, want, 0.5)
                 built = time.perf_counter()
-                for pixels, encoding in ((result.labels, 'mono8'), (result.color_mask, 'rgb8'),
-                                         (result.overlay, 'rgb8'), (result.confidence, 'mono8')):
-                    if pixels is not None:
-                        image_message(pixels, encoding, msg.header)
+                for pixels, encoding in output_images(result, frame.bgr).values():
+                    image_message(pixels, encoding, msg.header)
                 done = time.perf_counter()
                 for stage, seconds in {'decode': decoded - start, **result.timings,
                                        'message': done - built, 'total': done - start}.items():

@@ -127,20 +127,21 @@ def inspect_model(inputs: list, outputs: list, metadata: ModelMetadata) -> Model
 
 def provider_chain(requested: list[str], available: list[str], cache_dir: str) -> list:
     """ONNX Runtime providers for the requested order, keeping those this build has, CPU always last."""
-    chain = []
+    chain, chosen = [], set()
     for name in requested:
         if name not in PROVIDERS:
             raise ModelError(f"unknown provider '{name}' (choose from {', '.join(PROVIDERS)})")
         ort_name = PROVIDERS[name]
-        if ort_name not in available or any(p == ort_name or p[0] == ort_name for p in chain):
+        if ort_name not in available or ort_name in chosen:
             continue
+        chosen.add(ort_name)
         if name == 'tensorrt':
             os.makedirs(cache_dir, exist_ok=True)
             chain.append((ort_name, {'trt_fp16_enable': True, 'trt_engine_cache_enable': True,
                                      'trt_engine_cache_path': cache_dir}))
         else:
             chain.append(ort_name)
-    if 'CPUExecutionProvider' not in chain:
+    if 'CPUExecutionProvider' not in chosen:
         chain.append('CPUExecutionProvider')
     return chain
 

@@ -52,10 +52,11 @@ def resolve_model_path(path: str) -> str:
     expanded = Path(os.path.expanduser(path))
     if expanded.is_absolute():
         return str(expanded)
-    for folder in models_dirs():
+    folders = models_dirs()
+    for folder in folders:
         if (folder / expanded).is_file():
             return str(folder / expanded)
-    searched = ', '.join(str(d) for d in models_dirs())
+    searched = ', '.join(str(d) for d in folders)
     raise ModelError(f"model file not found: '{path}' (relative paths are looked up in: {searched})")
 
 
@@ -158,13 +159,11 @@ class SegNode(Node):
         return check(param.name, value)
 
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
-        for parameter in parameters:
-            try:
-                check(parameter.name, parameter.value)
-            except (ParamError, KeyError) as err:
-                return SetParametersResult(successful=False, reason=str(err))
-        for parameter in parameters:
-            self.values[parameter.name] = check(parameter.name, parameter.value)
+        try:
+            checked = {p.name: check(p.name, p.value) for p in parameters}
+        except (ParamError, KeyError) as err:
+            return SetParametersResult(successful=False, reason=str(err))
+        self.values.update(checked)
         return SetParametersResult(successful=True)
 
     def _publish_label_info(self) -> None:
@@ -215,19 +214,12 @@ class SegNode(Node):
         frame = self._decode(message)
         decoded = time.perf_counter()
         result = self.pipeline.run(frame, want, self.values['overlay_alpha'])
-        published = time.perf_counter()
-        header = message.header
-        outputs = {
-            'mask': (result.labels, publishing.mask_encoding(result.labels)),
-            'color_mask': (result.color_mask, 'rgb8'),
-            'overlay': (result.overlay, 'bgr8' if frame.bgr else 'rgb8'),
-            'confidence': (result.confidence, 'mono8'),
-        }
-        for name, (pixels, encoding) in outputs.items():
-            if getattr(want, name) and pixels is not None:
-                self._outputs[name].publish(publishing.image_message(pixels, encoding, header))
+        segmented = time.perf_counter()
+        for name, (pixels, encoding) in publishing.output_images(result, frame.bgr).items():
+            if getattr(want, name):
+                self._outputs[name].publish(publishing.image_message(pixels, encoding, message.header))
         done = time.perf_counter()
-        self.stats.record({'decode': decoded - start, **result.timings, 'publish': done - published,
+        self.stats.record({'decode': decoded - start, **result.timings, 'publish': done - segmented,
                            'total': done - arrived})
         self.stats.count('out')
 

@@ -32,6 +32,17 @@ def mask_encoding(labels: np.ndarray) -> str:
     return 'mono8' if labels.dtype == np.uint8 else 'mono16'
 
 
+def output_images(result, bgr: bool) -> dict[str, tuple]:
+    """Each computed output of a ``pipeline.Result`` as (pixels, encoding), keyed like ``pipeline.Outputs``."""
+    candidates = {
+        'mask': (result.labels, mask_encoding(result.labels)),
+        'color_mask': (result.color_mask, 'rgb8'),
+        'overlay': (result.overlay, 'bgr8' if bgr else 'rgb8'),
+        'confidence': (result.confidence, 'mono8'),
+    }
+    return {name: image for name, image in candidates.items() if image[0] is not None}
+
+
 def label_info_message(class_names: list[str], stamp, threshold: float = 0.5):
     """A vision_msgs/LabelInfo listing every class id and name, or None where vision_msgs is absent."""
     if LabelInfo is None:

@@ -50,3 +50,12 @@ def test_label_info_lists_every_class(monkeypatch):
         importlib.reload(publishing)
     if importlib.util.find_spec('vision_msgs') is None:  # without vision_msgs there is no LabelInfo to publish
         assert publishing.label_info_message(['road'], Time()) is None
+
+
+def test_output_images_name_each_computed_output_with_its_encoding():
+    from seg_node.pipeline import Result
+    labels = np.zeros((2, 2), np.uint8)
+    colours = np.zeros((2, 2, 3), np.uint8)
+    images = publishing.output_images(Result(labels, overlay=colours), bgr=True)
+    assert {name: encoding for name, (_, encoding) in images.items()} == {'mask': 'mono8', 'overlay': 'bgr8'}
+    assert publishing.output_images(Result(labels, overlay=colours), bgr=False)['overlay'][1] == 'rgb8'
