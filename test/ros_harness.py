@@ -59,11 +59,13 @@ class NodeProcess:
 
 
 class Peer:
-    """A test-side node: a best-effort camera publisher and subscribers to every output."""
+    """A test-side node: a camera publisher (best effort unless ``reliable``) and subscribers to every output."""
 
-    def __init__(self, compressed: bool = False, topics: tuple[str, ...] = OUTPUTS, camera: str = 'image') -> None:
+    def __init__(self, compressed: bool = False, topics: tuple[str, ...] = OUTPUTS, camera: str = 'image',
+                 reliable: bool = False) -> None:
         self.node = rclpy.create_node(f'seg_test_peer_{os.getpid()}_{time.monotonic_ns()}')
-        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
+                         else ReliabilityPolicy.BEST_EFFORT)
         self.publisher = self.node.create_publisher(CompressedImage if compressed else Image,
                                                     f'{camera}/compressed' if compressed else camera, qos)
         self.received: dict[str, list[Image]] = {name: [] for name in topics}
@@ -99,17 +101,21 @@ class Peer:
         message.header.frame_id = frame_id
         self.publisher.publish(message)
 
+    def send_until(self, message, stamp_sec: int, done, timeout: float = 20.0) -> bool:
+        """Publish once a second until ``done()`` holds (best effort may lose a frame); whether it held."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not done():
+            self.send(message, stamp_sec)
+            self.spin_until(done, 1.0)
+        return done()
+
     def send_until_answered(self, message, stamp_sec: int, output: str = 'mask', timeout: float = 20.0) -> Image:
-        """Publish until an output with this stamp comes back (best effort may lose a frame); that output."""
+        """Publish until an output with this stamp comes back; that output."""
         def answered():
             return next((m for m in self.received[output] if m.header.stamp.sec == stamp_sec), None)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and answered() is None:
-            self.send(message, stamp_sec)
-            self.spin_until(lambda: answered() is not None, 1.0)
-        reply = answered()
-        assert reply is not None, f'no {output} came back for stamp {stamp_sec}'
-        return reply
+        assert self.send_until(message, stamp_sec, lambda: answered() is not None, timeout), \
+            f'no {output} came back for stamp {stamp_sec}'
+        return answered()
 
     def close(self) -> None:
         """Destroy the test node."""

@@ -113,8 +113,7 @@ def test_malformed_frame_is_logged_and_the_next_one_served(tmp_path, peer, model
         broken = image_msg(rgb)
         for key, value in bad.items():
             setattr(broken, key, value)
-        peer.send(broken, 1)
-        assert peer.spin_until(lambda: reason in process.log(), 10), process.log()
+        assert peer.send_until(broken, 1, lambda: reason in process.log(), 10), process.log()
         assert 'skipping malformed image' in process.log()
         reply = peer.send_until_answered(image_msg(rgb), 2)
         np.testing.assert_array_equal(pixels_of(reply), mf.expected_labels(rgb))
@@ -126,8 +125,8 @@ def test_undecodable_jpeg_is_skipped(tmp_path, model):
     compressed_peer = Peer(compressed=True, topics=('mask',))
     process = start(tmp_path, compressed_peer, model_path=model, input_transport='compressed')
     try:
-        compressed_peer.send(CompressedImage(format='jpeg', data=b'\xff\xd8not a jpeg'), 1)
-        assert compressed_peer.spin_until(lambda: 'could not be decoded' in process.log(), 10), process.log()
+        assert compressed_peer.send_until(CompressedImage(format='jpeg', data=b'\xff\xd8not a jpeg'), 1,
+                                          lambda: 'could not be decoded' in process.log(), 10), process.log()
         rgb = mf.random_blocks(16, 16, 4, seed=4)
         good = CompressedImage(format='png', data=cv2.imencode('.png', rgb[:, :, ::-1])[1].tobytes())
         np.testing.assert_array_equal(pixels_of(compressed_peer.send_until_answered(good, 2)),
@@ -186,8 +185,7 @@ def test_diagnostics_report_rates_drops_and_stages(tmp_path, peer, model):
         peer.send_until_answered(image_msg(rgb), 1)
         broken = image_msg(rgb)
         broken.step = 1
-        peer.send(broken, 2)
-        assert peer.spin_until(lambda: any(
+        assert peer.send_until(broken, 2, lambda: any(
             kv.key == 'dropped (malformed)' and kv.value != '0'
             for d in peer.diagnostics for s in d.status for kv in s.values), 10)
         keys = {kv.key for d in peer.diagnostics for s in d.status for kv in s.values}
@@ -232,9 +230,14 @@ def test_corrupt_or_unusable_model_exits_1(tmp_path):
     process.stop()
 
 
-def test_frames_arriving_while_busy_replace_the_waiting_one(tmp_path, peer, model):
-    """Frames sent faster than the node runs: no queue builds up, the newest frame wins, drops are counted."""
-    process = start(tmp_path, peer, model_path=model, publish_color_mask=False, publish_overlay=False)
+def test_frames_arriving_while_busy_replace_the_waiting_one(tmp_path, model):
+    """Frames sent faster than the node runs: no queue builds up, the newest frame wins, drops are counted.
+
+    The camera is reliable here so that transport cannot lose the burst's last frame: what is dropped, the node dropped.
+    """
+    peer = Peer(reliable=True)
+    process = start(tmp_path, peer, model_path=model, publish_color_mask=False, publish_overlay=False,
+                    qos_reliability='reliable')
     try:
         rgb = mf.random_blocks(480, 640, 40, seed=8)
         peer.send_until_answered(image_msg(rgb), 1)
@@ -255,3 +258,4 @@ def test_frames_arriving_while_busy_replace_the_waiting_one(tmp_path, peer, mode
         assert frames_in == frames_out + replaced
     finally:
         assert process.stop() == 0
+        peer.close()
