@@ -28,7 +28,7 @@ setup(
         'cpu': ['onnxruntime'],
         'gpu': ['onnxruntime-gpu'],
         'ros': ROS_WHEELS,
-        'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib'],
+        'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib', 'pillow'],
         'test': ['pytest', 'onnx', 'tflite', 'scikit-image'],
     },
     zip_safe=True,

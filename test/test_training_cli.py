@@ -84,6 +84,43 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
         assert torch.allclose(value.float(), b['model'][key].float(), atol=1e-5), key
 
 
+def _folder_dataset(root: Path, classes: int) -> None:
+    """A tiny ``folder`` layout: random 32 x 48 images and masks of ``classes`` classes, train and val."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(0)
+    root.mkdir()
+    (root / 'classes.txt').write_text(''.join(f'class{i}\n' for i in range(classes)))
+    for split in ('train', 'val'):
+        for kind in ('images', 'masks'):
+            (root / split / kind).mkdir(parents=True)
+        for i in range(4):
+            cv2.imwrite(str(root / split / 'images' / f'{i}.png'), rng.integers(0, 256, (32, 48, 3), np.uint8))
+            cv2.imwrite(str(root / split / 'masks' / f'{i}.png'), rng.integers(0, classes, (32, 48), np.uint8))
+
+
+def test_init_fine_tunes_from_another_runs_weights(tmp_path, capsys):
+    """--init copies every tensor whose name and shape match (here all but the heads for 2 classes, not 7)."""
+    torch = pytest.importorskip('torch')
+    from seg_node.training.nets import build_model
+    road = tmp_path / 'road'
+    segtool.main(['train', *TINY, '--epochs', '1', '--out-dir', str(road)])
+    _folder_dataset(tmp_path / 'data', 2)
+    tuned = tmp_path / 'tuned'
+    capsys.readouterr()
+    assert segtool.main(['train', *TINY, '--dataset', f'folder:{tmp_path / "data"}', '--epochs', '1', '--lr', '0',
+                         '--init', str(road / 'best.pt'), '--out-dir', str(tuned)]) == 0
+    assert 'starting fresh: refine1, refine2' in capsys.readouterr().out
+    source = torch.load(road / 'best.pt', weights_only=True)['model']
+    result = torch.load(tuned / 'last.pt', weights_only=True)
+    assert result['meta']['class_names'] == ['class0', 'class1']
+    parameters = dict(build_model('fastscnn', 2).named_parameters())
+    kept = [n for n, p in parameters.items() if source[n].shape == p.shape]
+    assert {n.split('.')[0] for n in parameters if n not in kept} == {'refine1', 'refine2'}
+    for name in kept:  # learning rate 0: the copied parameters are still the source's
+        assert torch.equal(result['model'][name], source[name]), name
+
+
 def test_torchrun_trains_with_two_processes(tmp_path):
     pytest.importorskip('torch')
     torchrun = Path(sys.executable).with_name('torchrun')

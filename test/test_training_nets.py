@@ -83,3 +83,13 @@ def test_checkpoint_loads_with_weights_only(tmp_path):
     loaded = torch.load(tmp_path / 'c.pt', weights_only=True)
     assert loaded['meta'] == META and loaded['history'][0]['val_miou'] == 0.5
     assert all(torch.equal(loaded['model'][k], v) for k, v in model.state_dict().items())
+
+
+def test_fastscnn_full_resolution_refinement_starts_as_a_no_op():
+    """Its last layer starts at zero, so weights from before it existed fine-tune from unchanged predictions."""
+    model = build_model('fastscnn', 3).eval()
+    seen = []
+    model.refine1.register_forward_hook(lambda module, args, out: seen.append(out))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 40, 56))
+    assert seen[0].shape == (1, 3, 40, 56) and not seen[0].any()

@@ -28,3 +28,11 @@ def model_from_checkpoint(checkpoint: dict) -> nn.Module:
     model = build_model(checkpoint['config']['model'], len(checkpoint['meta']['class_names']))
     model.load_state_dict(checkpoint['model'])
     return model.eval()
+
+
+def load_matching_weights(model: nn.Module, weights: dict) -> list[str]:
+    """Copy into ``model`` the tensors of ``weights`` whose name and shape match; the names left as they were."""
+    own = model.state_dict()
+    matching = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(matching, strict=False)
+    return [k for k in own if k not in matching]

@@ -30,3 +30,4 @@ class TrainConfig:
     threads: int = 2
     max_minutes: float = 0.0  # stop (then validate and save) after this much training time; 0 = no limit
     resume: bool = False
+    init: str = ''  # fine-tune: start from this checkpoint's weights (those whose name and shape match)

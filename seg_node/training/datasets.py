@@ -29,7 +29,7 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def read_mask(path: Path) -> np.ndarray:
     """A single-channel label PNG as stored (palette PNGs give their indices)."""
-    from PIL import Image  # pillow comes with matplotlib (train extra); cv2 would expand palette PNGs to colour
+    from PIL import Image  # cv2 would expand palette PNGs to colour
     with Image.open(path) as mask:
         if mask.mode not in ('L', 'P', 'I', 'I;16'):
             raise ValueError(f'{path}: mask must be single-channel or palette PNG, not mode {mask.mode}')

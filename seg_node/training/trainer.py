@@ -16,7 +16,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, RandomSampler
 from tqdm import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_matching_weights, save_checkpoint
 from .config import TrainConfig
 from .datasets import open_dataset
 from .losses import build_loss
@@ -91,6 +91,12 @@ def train(cfg: TrainConfig) -> dict:
         state = {k: ckpt[k] for k in state}
         if main:
             print(f'resumed from {last} at epoch {state["epoch"]}')
+    elif cfg.init:
+        fresh = load_matching_weights(model, load_checkpoint(cfg.init)['model'])
+        if main:
+            modules = sorted({name.split('.')[0] for name in fresh})
+            print(f'initialised from {cfg.init}; ' + (f'starting fresh: {", ".join(modules)}' if modules
+                                                         else 'every tensor matched'))
 
     net = torch.nn.parallel.DistributedDataParallel(model) if _distributed() else model
     if _distributed():

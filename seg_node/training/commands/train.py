@@ -48,6 +48,10 @@ def add_parser(subparsers) -> None:
                    help='training-time budget: the learning rate anneals over it and training stops when it is '
                         'spent, then validates and saves (0 = off; the epochs end the run)')
     p.add_argument('--resume', action='store_true', help='continue from OUT_DIR/last.pt if it exists')
+    p.add_argument('--init', default=d.init, metavar='CHECKPOINT',
+                   help='fine-tune: start from the weights of CHECKPOINT (e.g. another run\'s best.pt) whose names '
+                        'and shapes match this model; the rest (a head for other classes, new layers) start fresh '
+                        'and are listed. The optimizer and schedule start anew; --resume takes precedence')
     p.set_defaults(func=run)
 
 

@@ -2,7 +2,9 @@
 global feature extractor of inverted residuals (stride 32) with global-pooling context, a feature fusion module and
 a light classifier. Two departures for CPU export and thin objects: the pyramid pooling keeps only the global bin
 (fixed-bin adaptive pooling does not export with dynamic input sizes), and the classifier output is refined at
-stride 4 with the learning-to-downsample features before the final bilinear upsampling."""
+strides 4 and 2 with the learning-to-downsample features, then at full resolution with the image's own edges: a
+residual correction of the upsampled logits whose last layer starts at zero, so it begins as a no-op (and a
+checkpoint without it fine-tunes from where it was)."""
 from __future__ import annotations
 
 import torch
@@ -45,7 +47,7 @@ class GlobalContext(nn.Module):
 
 
 class FastSCNN(nn.Module):
-    """Fast-SCNN with stride-4 and stride-2 refinement; about 1.1 M parameters."""
+    """Fast-SCNN with stride-4, stride-2 and full-resolution refinement; about 1.1 M parameters."""
 
     def __init__(self, num_classes: int) -> None:
         super().__init__()
@@ -61,6 +63,10 @@ class FastSCNN(nn.Module):
         self.refine4 = DSConv(64, 32)
         self.skip2 = ConvBNReLU(32, 32, 1, relu=False)
         self.refine2 = nn.Sequential(DSConv(32, 32), nn.Conv2d(32, num_classes, 1))
+        self.skip1 = ConvBNReLU(3, 16, 3)
+        self.refine1 = nn.Sequential(DSConv(16 + num_classes, 16), nn.Conv2d(16, num_classes, 1))
+        nn.init.zeros_(self.refine1[-1].weight)
+        nn.init.zeros_(self.refine1[-1].bias)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,5 +77,5 @@ class FastSCNN(nn.Module):
         fused = self.relu(self.fuse_low(s8) + self.fuse_high(resize_to(g, s8)))
         y = self.classifier(fused)
         y = self.refine4(self.relu(resize_to(y, s4) + self.skip4(s4)))
-        y = self.refine2(self.relu(resize_to(y, s2) + self.skip2(s2)))
-        return resize_to(y, x)
+        y = resize_to(self.refine2(self.relu(resize_to(y, s2) + self.skip2(s2))), x)
+        return y + self.refine1(torch.cat([y, self.skip1(x)], 1))
