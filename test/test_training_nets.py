@@ -10,7 +10,7 @@ from seg_node.model_metadata import ModelMetadata  # noqa: E402
 from seg_node.training.checkpoint import save_checkpoint  # noqa: E402
 from seg_node.training.export import ParityError, export_onnx  # noqa: E402
 from seg_node.training.losses import build_loss  # noqa: E402
-from seg_node.training.nets import MODELS, build_model  # noqa: E402
+from seg_node.training.nets import CHANNELS_LAST, MODELS, build_model, memory_format  # noqa: E402
 
 torch.set_num_threads(2)
 META = {'class_names': ['a', 'b', 'c'], 'palette': [[1, 2, 3], [4, 5, 6], [7, 8, 9]], 'mean': [0.4, 0.5, 0.6],
@@ -93,3 +93,28 @@ def test_fastscnn_full_resolution_refinement_starts_as_a_no_op():
     with torch.no_grad():
         model(torch.randn(1, 3, 40, 56))
     assert seen[0].shape == (1, 3, 40, 56) and not seen[0].any()
+
+
+@pytest.mark.parametrize('name', sorted(CHANNELS_LAST))
+def test_channels_last_training_changes_speed_not_results(name):
+    """The layout the trainer picks for speed computes the same outputs and gradients as the default one: exactly
+    up to float rounding with fixed batch-norm statistics; in training mode, batch statistics summed in another
+    order amplify the rounding in the gradients, so there only the outputs are compared."""
+    assert memory_format(name) == torch.channels_last
+    torch.manual_seed(0)
+    x, y = torch.randn(2, 3, 40, 56), torch.randint(0, 3, (2, 40, 56))
+    runs = {}
+    for layout in (torch.contiguous_format, torch.channels_last):
+        torch.manual_seed(1)
+        model = build_model(name, 3).to(memory_format=layout)
+        torch.nn.init.normal_(model.refine1[-1].weight, std=0.1)  # no zero-initialised layer hides a gradient
+        train_out = model.train()(x.contiguous(memory_format=layout))
+        out = model.eval()(x.contiguous(memory_format=layout))
+        build_loss('ce+dice')(out, y).backward()
+        runs[layout] = train_out.detach(), out.detach(), {k: p.grad for k, p in model.named_parameters()}
+    (train_a, out_a, grads_a), (train_b, out_b, grads_b) = runs.values()
+    assert out_b.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(train_b, train_a, rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(out_b, out_a, rtol=1e-5, atol=1e-6)
+    grad_a, grad_b = (torch.cat([g[k].flatten() for k in grads_a]) for g in (grads_a, grads_b))
+    assert (grad_b - grad_a).norm() <= 1e-5 * grad_a.norm()

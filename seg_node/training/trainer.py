@@ -21,7 +21,7 @@ from .config import TrainConfig
 from .datasets import open_dataset
 from .losses import build_loss
 from .metrics import ConfusionMatrix
-from .nets import build_model
+from .nets import build_model, memory_format
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, Transform, TransformedDataset
 
 
@@ -79,7 +79,8 @@ def train(cfg: TrainConfig) -> dict:
     train_set = TransformedDataset(train_raw, Transform(size, flip=cfg.flip), cfg.seed)
     val_set = TransformedDataset(val_raw, Transform(size))
 
-    model = build_model(cfg.model, num_classes).to(device)
+    layout = memory_format(cfg.model)
+    model = build_model(cfg.model, num_classes).to(device, memory_format=layout)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     criterion = build_loss(cfg.loss, cfg.ignore_index, cfg.class_weights).to(device)
     state = {'epoch': 0, 'step': 0, 'best_miou': -1.0, 'train_seconds': 0.0, 'history': []}
@@ -124,7 +125,7 @@ def train(cfg: TrainConfig) -> dict:
             lr = cfg.lr * (1 - _progress(state['step'], total_steps, elapsed, cfg.max_minutes)) ** 0.9
             for group in optimizer.param_groups:
                 group['lr'] = lr
-            loss = criterion(net(images.to(device)), masks.to(device))
+            loss = criterion(net(images.to(device, memory_format=layout)), masks.to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
