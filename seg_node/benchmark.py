@@ -184,8 +184,9 @@ class DdsProbe:
             sent = time.perf_counter()
             self.publisher.publish(message)
             end = sent + 2.0
-            while key not in self.arrivals and time.perf_counter() < end:
-                self.rclpy.spin_once(self.node, timeout_sec=0.002)
+            while key not in self.arrivals and (left := end - time.perf_counter()) > 0:
+                # Block until something arrives: polling would take CPU from the node under test.
+                self.rclpy.spin_once(self.node, timeout_sec=left)
             if key in self.arrivals and index >= warmup:
                 samples.append(self.arrivals[key] - sent)
         return samples
@@ -202,8 +203,8 @@ class DdsProbe:
             sent_at[(100000 + index) * 10**9] = time.perf_counter()
             self.publisher.publish(message)
             next_time = start + index * period
-            while time.perf_counter() < next_time:
-                self.rclpy.spin_once(self.node, timeout_sec=max(0.0, min(0.005, next_time - time.perf_counter())))
+            while (left := next_time - time.perf_counter()) > 0:
+                self.rclpy.spin_once(self.node, timeout_sec=left)
         self.spin(1.0)
         latencies = [self.arrivals[k] - sent_at[k] for k in self.arrivals if k in sent_at]
         times = sorted(self.arrivals.values())
