@@ -171,9 +171,10 @@ class DdsProbe:
         raise RuntimeError('process under test never connected')
 
     def spin(self, seconds: float) -> None:
+        """Handle arrivals for ``seconds``, blocking between them: polling would take CPU from the node under test."""
         end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            self.rclpy.spin_once(self.node, timeout_sec=min(0.01, max(0.0, end - time.perf_counter())))
+        while (left := end - time.perf_counter()) > 0:
+            self.rclpy.spin_once(self.node, timeout_sec=left)
 
     def closed_loop(self, message, count: int, warmup: int = 10) -> list[float]:
         """Send a frame, wait for its mask (or 2 s), repeat: latency without queueing."""
@@ -185,7 +186,6 @@ class DdsProbe:
             self.publisher.publish(message)
             end = sent + 2.0
             while key not in self.arrivals and (left := end - time.perf_counter()) > 0:
-                # Block until something arrives: polling would take CPU from the node under test.
                 self.rclpy.spin_once(self.node, timeout_sec=left)
             if key in self.arrivals and index >= warmup:
                 samples.append(self.arrivals[key] - sent)
@@ -202,9 +202,7 @@ class DdsProbe:
             message.header.stamp.sec, message.header.stamp.nanosec = 100000 + index, 0
             sent_at[(100000 + index) * 10**9] = time.perf_counter()
             self.publisher.publish(message)
-            next_time = start + index * period
-            while (left := next_time - time.perf_counter()) > 0:
-                self.rclpy.spin_once(self.node, timeout_sec=left)
+            self.spin(start + index * period - time.perf_counter())
         self.spin(1.0)
         latencies = [self.arrivals[k] - sent_at[k] for k in self.arrivals if k in sent_at]
         times = sorted(self.arrivals.values())
