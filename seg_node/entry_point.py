@@ -5,8 +5,22 @@ import sys
 from typing import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+
+
+def make_executor() -> Executor:
+    """rclpy's C++ events executor where the distro has it (Kilted and newer), else the single-threaded one.
+
+    seg_node's worker thread starts on a frame 0.2 ms after the subscription callback hands it over with the
+    events executor, 0.8 ms with the Python one, which runs its own Python code holding the GIL after each
+    callback (p50 at VGA on a 2-core x86, ``queued`` in /diagnostics; docs/performance.md).
+    """
+    try:
+        from rclpy.experimental import EventsExecutor
+    except ImportError:
+        return SingleThreadedExecutor()
+    return EventsExecutor()
 
 
 def run(name: str, make_node: Callable[[], Node], startup_errors: tuple[type[Exception], ...],
@@ -22,7 +36,7 @@ def run(name: str, make_node: Callable[[], Node], startup_errors: tuple[type[Exc
         print(f'[{name}] error: {err}', file=sys.stderr)
         rclpy.try_shutdown()
         return 1
-    executor = SingleThreadedExecutor()
+    executor = make_executor()
     executor.add_node(node)
     try:
         while rclpy.ok() and not finished(node):

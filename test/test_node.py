@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 
 import cv2
 import numpy as np
@@ -189,7 +190,7 @@ def test_diagnostics_report_rates_drops_and_stages(tmp_path, peer, model):
             kv.key == 'dropped (malformed)' and kv.value != '0'
             for d in peer.diagnostics for s in d.status for kv in s.values), 10)
         keys = {kv.key for d in peer.diagnostics for s in d.status for kv in s.values}
-        for stage in ('decode', 'preprocess', 'inference', 'postprocess', 'publish'):
+        for stage in ('queued', 'decode', 'preprocess', 'inference', 'postprocess', 'publish', 'total'):
             assert f'{stage} ms p50/p99' in keys
         assert {'input fps', 'output fps', 'execution provider', 'dropped (replaced)'} <= keys
         assert any(s.hardware_id == 'CPUExecutionProvider' for d in peer.diagnostics for s in d.status)
@@ -201,6 +202,18 @@ def test_sigterm_shuts_down_cleanly(tmp_path, peer, model):
     process = start(tmp_path, peer, model_path=model)
     assert process.stop(signal.SIGTERM) == 0
     assert 'Traceback' not in process.log() and 'rror' not in process.log()
+
+
+def test_events_executor_where_rclpy_has_it_else_the_single_threaded_one(monkeypatch):
+    from rclpy.executors import SingleThreadedExecutor
+
+    from seg_node.entry_point import make_executor
+
+    executor = make_executor()
+    assert type(executor).__name__ == 'EventsExecutor'  # Kilted's rclpy, as installed here
+    executor.shutdown()
+    monkeypatch.setitem(sys.modules, 'rclpy.experimental', None)  # an older distro: the import fails
+    assert isinstance(make_executor(), SingleThreadedExecutor)
 
 
 @pytest.mark.parametrize('params, message', [
