@@ -24,6 +24,17 @@ def test_lookup_table_normalization_equals_numpy(layout, bgr):
     np.testing.assert_allclose(tensor[0], plain, atol=1e-6)
 
 
+@pytest.mark.parametrize('layout', ['NCHW', 'NHWC'])
+def test_bgr_and_rgb_frames_give_the_same_tensor_letterboxed(layout):
+    rgb = np.random.default_rng(4).integers(0, 256, (30, 40, 3), np.uint8)
+    geometry = Geometry.plan((30, 40), (32, 32), 'letterbox')
+    preprocess = Preprocessor(MEAN, STD, layout, np.float32)
+    from_rgb = preprocess(Frame(rgb, False), geometry)
+    np.testing.assert_array_equal(preprocess(Frame(np.ascontiguousarray(rgb[:, :, ::-1]), True), geometry), from_rgb)
+    border = from_rgb[0, :, 0, 0] if layout == 'NCHW' else from_rgb[0, 0, 0]
+    assert geometry.top > 0 and np.abs(border).max() < 0.01  # the pad is the mean colour: about zero once normalized
+
+
 def test_lookup_table_colours_equal_palette_indexing(tmp_path):
     engine = InferenceEngine(mf.save(tmp_path), ['cpu'])
     palette = np.random.default_rng(1).integers(0, 256, (3, 3), np.uint8)
