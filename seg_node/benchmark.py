@@ -225,12 +225,17 @@ class DdsProbe:
         while (left := end - time.perf_counter()) > 0:
             self.rclpy.spin_once(self.node, timeout_sec=left)
 
-    def round_trip(self, name: str, message, key: int, timeout: float = 2.0) -> float | None:
-        """Send one frame stamped ``key`` to ``name`` and wait for its answer: seconds, or None if none came."""
+    def send(self, name: str, message, key: int) -> float:
+        """Publish ``message`` to ``name`` stamped ``key`` (ns); when it was sent."""
         message.header.stamp.sec, message.header.stamp.nanosec = divmod(key, 10**9)
-        arrivals = self.arrivals[name]
         sent = time.perf_counter()
         self.publishers[name].publish(message)
+        return sent
+
+    def round_trip(self, name: str, message, key: int, timeout: float = 2.0) -> float | None:
+        """Send one frame stamped ``key`` to ``name`` and wait for its answer: seconds, or None if none came."""
+        arrivals = self.arrivals[name]
+        sent = self.send(name, message, key)
         end = sent + timeout
         while key not in arrivals and (left := end - time.perf_counter()) > 0:
             self.rclpy.spin_once(self.node, timeout_sec=left)
@@ -246,9 +251,7 @@ class DdsProbe:
         while time.perf_counter() - start < seconds:
             index += 1
             key = (200000 + index) * 10**9
-            message.header.stamp.sec, message.header.stamp.nanosec = divmod(key, 10**9)
-            sent_at[key] = time.perf_counter()
-            self.publishers[name].publish(message)
+            sent_at[key] = self.send(name, message, key)
             self.spin(start + index * period - time.perf_counter())
         self.spin(1.0)
         latencies = [arrivals[k] - sent_at[k] for k in arrivals if k in sent_at]
@@ -309,7 +312,7 @@ def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path)
                     node_keys: list[int] = []
 
                     def node_step(call: int) -> float | None:
-                        node_keys.append(first_key + call * 10**9)
+                        node_keys.append(first_key + call * 10**9)  # to check the extra outputs came for each
                         return probe.round_trip('node', msg, node_keys[-1])
 
                     # Frame by frame: the node's DDS hops always follow other work (its own inference), so the
