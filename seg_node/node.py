@@ -219,8 +219,8 @@ class SegNode(Node):
             if getattr(want, name):
                 self._outputs[name].publish(publishing.image_message(pixels, encoding, message.header))
         done = time.perf_counter()
-        self.stats.record({'queued': start - arrived, 'decode': decoded - start, **result.timings, 'publish': done - segmented,
-                           'total': done - arrived})
+        self.stats.record({'queued': start - arrived, 'decode': decoded - start, **result.timings,
+                           'publish': done - segmented, 'total': done - arrived})
         self.stats.count('out')
 
     def _publish_diagnostics(self) -> None:
