@@ -30,7 +30,7 @@ venv: $(VENV)/.runtime
 venv-test: $(VENV)/.full
 
 demo: $(VENV)/.runtime
-	$(PY) scripts/demo.py $(DEMO_ARGS)
+	$(VENV)/bin/segtool demo $(DEMO_ARGS)
 
 test: $(VENV)/.full
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -39,8 +39,8 @@ setup(
     entry_points={
         'console_scripts': [
             'seg_node = seg_node.node:main',
-            'seg_camera = seg_node.demo_camera:main',
-            'segtool = seg_node.segtool:main',
+            'seg_camera = segtool.demo_camera:main',
+            'segtool = segtool.cli:main',
         ],
     },
 )

@@ -7,7 +7,7 @@ from collections import Counter, deque
 
 import numpy as np
 
-STAGES = ('queued', 'decode', 'preprocess', 'inference', 'postprocess', 'publish', 'total')
+STAGES = ('queued', 'decode', 'preprocess', 'inference', 'postprocess', 'message', 'publish', 'total')
 DROP_REASONS = ('replaced', 'stale', 'malformed', 'failed')
 
 

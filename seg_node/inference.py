@@ -188,7 +188,8 @@ class InferenceEngine:
         try:
             result = self.session.run([self._output], {model_input.name: zeros})[0]
         except Exception as err:  # onnxruntime raises its own exception types per failure
-            raise ModelError(f'a trial run on zeros of shape {shape} failed: {str(err).strip().splitlines()[0]}') from None
+            reason = str(err).strip().splitlines()[0]
+            raise ModelError(f'a trial run on zeros of shape {shape} failed: {reason}') from None
         if result.ndim != 4:
             raise ModelError(f'output {self._output} has shape {list(result.shape)} on a trial run: expected 4-D')
         out_layout, classes = _output_layout(list(result.shape), layout, probe_hw)

@@ -5,11 +5,10 @@ it. A frame that arrives while the worker is busy replaces the waiting one and i
 """
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
-from pathlib import Path
+from types import MappingProxyType
 
 from diagnostic_msgs.msg import DiagnosticStatus
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
@@ -21,43 +20,17 @@ from sensor_msgs.msg import CompressedImage, Image
 from seg_node import publishing
 from seg_node.diagnostics import PipelineStats
 from seg_node.entry_point import run
-from seg_node.image_codec import ImageError, decode_compressed, decode_image
+from seg_node.frame_path import decoder_for, process_frame
+from seg_node.image_codec import ImageError
 from seg_node.inference import InferenceEngine, ModelError
 from seg_node.model_metadata import MetadataError
+from seg_node.package_files import resolve_model_path
 from seg_node.params import FROM_MODEL, PARAMS, ParamError, check
-from seg_node.pipeline import Outputs, SegmentationPipeline, check_against_model, model_defaults
+from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
 
 STARTUP_ERRORS = (ModelError, ParamError, MetadataError)
 _PARAM_TYPES = {bool: Parameter.Type.BOOL, int: Parameter.Type.INTEGER, float: Parameter.Type.DOUBLE,
                 str: Parameter.Type.STRING}
-
-
-def models_dirs() -> list[Path]:
-    """Where a relative ``model_path`` is looked up: the working directory, the package share, the source tree."""
-    dirs = [Path.cwd()]
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-        try:
-            dirs.append(Path(get_package_share_directory('seg_node')) / 'models')
-        except (PackageNotFoundError, OSError):  # OSError: no AMENT_PREFIX_PATH (plain venv)
-            pass
-    except ImportError:
-        pass
-    dirs += [Path(__file__).resolve().parents[1] / 'models', Path(sys.prefix) / 'share' / 'seg_node' / 'models']
-    return dirs
-
-
-def resolve_model_path(path: str) -> str:
-    """An absolute path for ``model_path``; ModelError naming the places searched if it is nowhere."""
-    expanded = Path(os.path.expanduser(path))
-    if expanded.is_absolute():
-        return str(expanded)
-    folders = models_dirs()
-    for folder in folders:
-        if (folder / expanded).is_file():
-            return str(folder / expanded)
-    searched = ', '.join(str(d) for d in folders)
-    raise ModelError(f"model file not found: '{path}' (relative paths are looked up in: {searched})")
 
 
 class LatestFrame:
@@ -115,14 +88,16 @@ class SegNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__('seg_node', **kwargs)
-        self.values = {p.name: self._declare(p, p.default) for p in PARAMS if p.default is not FROM_MODEL}
-        model_file = resolve_model_path(self.values['model_path'])
-        self.engine = InferenceEngine(model_file, self.values['providers'], self.values['num_threads'])
+        values = {p.name: self._declare(p, p.default) for p in PARAMS if p.default is not FROM_MODEL}
+        model_file = resolve_model_path(values['model_path'])
+        self.engine = InferenceEngine(model_file, values['providers'], values['num_threads'])
         spec = self.engine.spec
         defaults = model_defaults(spec, self.engine.metadata)
-        self.values.update({p.name: self._declare(p, defaults[p.name]) for p in PARAMS if p.default is FROM_MODEL})
-        check_against_model(spec, self.values)
-        self.pipeline = SegmentationPipeline(self.engine, self.values, self.values['resize_mode'])
+        values.update({p.name: self._declare(p, defaults[p.name]) for p in PARAMS if p.default is FROM_MODEL})
+        check_against_model(spec, values)
+        # Read-only and replaced whole on every change: the worker takes one snapshot per frame.
+        self.values = MappingProxyType(values)
+        self.pipeline = SegmentationPipeline(self.engine, values, values['resize_mode'])
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.get_logger().info(f'model {model_file}: {spec.describe()}; '
                                f'execution provider {self.engine.provider}')
@@ -142,9 +117,9 @@ class SegNode(Node):
         self.stats = PipelineStats()
         self._mailbox = LatestFrame()
         compressed = self.values['input_transport'] == 'compressed'
-        self._decode = decode_compressed if compressed else decode_image
-        self.create_subscription(CompressedImage if compressed else Image,
-                                 'image/compressed' if compressed else 'image', self._on_image,
+        message_type = CompressedImage if compressed else Image
+        self._decode = decoder_for(message_type)
+        self.create_subscription(message_type, 'image/compressed' if compressed else 'image', self._on_image,
                                  QoSProfile(depth=depth, reliability=reliability))
         self.create_timer(1.0, self._publish_diagnostics)
         self._worker = threading.Thread(target=self._work, name='seg_node_worker', daemon=True)
@@ -163,7 +138,7 @@ class SegNode(Node):
             checked = {p.name: check(p.name, p.value) for p in parameters}
         except (ParamError, KeyError) as err:
             return SetParametersResult(successful=False, reason=str(err))
-        self.values.update(checked)
+        self.values = MappingProxyType({**self.values, **checked})
         return SetParametersResult(successful=True)
 
     def _publish_label_info(self) -> None:
@@ -188,20 +163,21 @@ class SegNode(Node):
         if self._mailbox.put((message, time.perf_counter())):
             self.stats.drop('replaced')
 
-    def _wanted(self) -> Outputs:
-        values, pubs = self.values, self._outputs
+    def _wanted(self, values) -> Outputs:
+        pubs = self._outputs
         return Outputs(*(values[f'publish_{name}'] and pubs[name].get_subscription_count() > 0
                          for name in ('mask', 'color_mask', 'overlay', 'confidence')))
 
     def _work(self) -> None:
         while (item := self._mailbox.take()) is not None:
             message, arrived = item
-            want = self._wanted()
+            values = self.values
+            want = self._wanted(values)
             if not want.any():
                 self.stats.count('idle')
                 continue
             try:
-                self._process(message, arrived, want)
+                self._process(message, arrived, want, FrameSettings.from_values(values))
             except ImageError as err:
                 self.stats.drop('malformed')
                 self.get_logger().warn(f'skipping malformed image: {err}', throttle_duration_sec=1.0)
@@ -209,18 +185,15 @@ class SegNode(Node):
                 self.stats.drop('failed')
                 self.get_logger().error(f'frame failed: {type(err).__name__}: {err}', throttle_duration_sec=1.0)
 
-    def _process(self, message, arrived: float, want: Outputs) -> None:
+    def _process(self, message, arrived: float, want: Outputs, settings: FrameSettings) -> None:
         start = time.perf_counter()
-        frame = self._decode(message)
-        decoded = time.perf_counter()
-        result = self.pipeline.run(frame, want, self.values['overlay_alpha'])
-        segmented = time.perf_counter()
-        for name, (pixels, encoding) in publishing.output_images(result, frame.bgr).items():
-            if getattr(want, name):
-                self._outputs[name].publish(publishing.image_message(pixels, encoding, message.header))
+        processed = process_frame(self.pipeline, message, self._decode, want, settings)
+        built = time.perf_counter()
+        for name, output in processed.messages.items():
+            self._outputs[name].publish(output)
         done = time.perf_counter()
-        self.stats.record({'queued': start - arrived, 'decode': decoded - start, **result.timings,
-                           'publish': done - segmented, 'total': done - arrived})
+        self.stats.record({'queued': start - arrived, **processed.timings, 'publish': done - built,
+                           'total': done - arrived})
         self.stats.count('out')
 
     def _publish_diagnostics(self) -> None:

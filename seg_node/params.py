@@ -40,7 +40,8 @@ class Param:
 
 
 PARAMS: tuple[Param, ...] = (
-    Param('model_path', DEFAULT_MODEL, "ONNX model file; a relative path is looked up in the working directory, then in the package's models/."),
+    Param('model_path', DEFAULT_MODEL, 'ONNX model file; a relative path is looked up in the working directory, '
+          "then in the package's models/."),
     Param('providers', ['cuda', 'cpu'], 'Execution providers in order of preference (tensorrt, cuda, cpu); '
           'the ones this onnxruntime build lacks are skipped, CPU is always the last resort.',
           choices=tuple(PROVIDERS)),

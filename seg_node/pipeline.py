@@ -6,26 +6,25 @@ user's parameters; :class:`SegmentationPipeline` turns a decoded frame into the 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Mapping
 
 import numpy as np
 
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine, ModelSpec
+from seg_node.label_sets import voc_palette
 from seg_node.model_metadata import ModelMetadata
-from seg_node.params import ParamError
-from seg_node.postprocessing import Postprocessor, blend, default_palette
-from seg_node.preprocessing import Geometry, Preprocessor
-
-IMAGENET_MEAN = [0.485, 0.456, 0.406]
-IMAGENET_STD = [0.229, 0.224, 0.225]
+from seg_node.params import PARAMS, ParamError
+from seg_node.postprocessing import Postprocessor, blend
+from seg_node.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Geometry, Preprocessor
 
 
 def model_defaults(spec: ModelSpec, metadata: ModelMetadata) -> dict:
     """Values for the parameters that default to the model: its metadata, its shapes, else fallbacks."""
     classes = spec.num_classes if spec.num_classes and spec.num_classes > 1 else 2
     names = list(metadata.class_names or [f'class_{i}' for i in range(classes)])
-    palette = np.asarray(metadata.palette) if metadata.palette else default_palette(len(names))
+    palette = np.asarray(metadata.palette) if metadata.palette else voc_palette(len(names))
     size = spec.input_hw or metadata.input_size or (0, 0)
     return {
         'class_names': names,
@@ -50,6 +49,23 @@ def check_against_model(spec: ModelSpec, values: dict) -> None:
     if spec.input_hw and size != spec.input_hw:
         raise ParamError(f"parameter 'input_size': {list(size)} but the model's input is fixed at "
                          f'{list(spec.input_hw)}')
+
+
+@dataclass(frozen=True)
+class FrameSettings:
+    """The runtime-settable parameters a frame is processed under: one snapshot, so a change never applies half-way."""
+
+    overlay_alpha: float
+
+    @classmethod
+    def from_values(cls, values: Mapping) -> FrameSettings:
+        """The snapshot of a node's parameter values."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+    @classmethod
+    def defaults(cls) -> FrameSettings:
+        """The parameters' declared defaults."""
+        return cls.from_values({p.name: p.default for p in PARAMS})
 
 
 @dataclass(frozen=True)
@@ -99,7 +115,7 @@ class SegmentationPipeline:
             self._geometry = cached
         return cached
 
-    def run(self, frame: Frame, want: Outputs, overlay_alpha: float) -> Result:
+    def run(self, frame: Frame, want: Outputs, settings: FrameSettings) -> Result:
         """Segment one frame; labels are always computed, the rest as ``want`` says."""
         start = time.perf_counter()
         geometry = self.geometry(frame.shape)
@@ -116,7 +132,7 @@ class SegmentationPipeline:
         if want.overlay:
             reuse = result.color_mask is not None and not frame.bgr
             colors = result.color_mask if reuse else self.postprocess.colorize(result.labels, bgr=frame.bgr)
-            result.overlay = blend(frame.pixels, colors, overlay_alpha)
+            result.overlay = blend(frame.pixels, colors, settings.overlay_alpha)
         result.timings = {'preprocess': after_pre - start, 'inference': after_infer - after_pre,
                           'postprocess': time.perf_counter() - after_infer}
         return result

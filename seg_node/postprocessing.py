@@ -13,16 +13,6 @@ from seg_node.inference import ModelSpec
 from seg_node.preprocessing import Geometry
 
 
-def default_palette(count: int) -> np.ndarray:
-    """A fixed, well-spread (count, 3) uint8 RGB palette; class 0 is black."""
-    ids = np.arange(count, dtype=np.uint32)
-    palette = np.zeros((count, 3), np.uint8)
-    for bit in range(8):  # the Pascal VOC bit-interleaving scheme
-        for channel in range(3):
-            palette[:, channel] |= (((ids >> (3 * bit + channel)) & 1) << (7 - bit)).astype(np.uint8)
-    return palette
-
-
 def argmax_channels(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(labels uint8|uint16, best score) over axis 0 of (C, H, W) scores; ties go to the lower class id.
 

@@ -9,6 +9,9 @@ import numpy as np
 from seg_node.image_codec import Frame
 
 RESIZE_MODES = ('stretch', 'letterbox')
+#: The normalisation most pretrained backbones expect (torchvision convention: RGB, on pixel/255).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class Preprocessor:
                 in_w - geometry.width - geometry.left, cv2.BORDER_CONSTANT, value=pad)
         if self.layout == 'NCHW':
             # Each colour plane is looked up straight into its place in the tensor: no transpose, no colour
-            # conversion (BGR planes are taken in reverse): 0.35-0.37 instead of 0.55-0.63 ms for a VGA frame.
+            # conversion (BGR planes are taken in reverse; docs/performance.md has the cost).
             planes = cv2.split(picture)
             tensor = np.empty((1, 3, in_h, in_w), np.float32)
             for channel, plane in enumerate(planes[::-1] if frame.bgr else planes):

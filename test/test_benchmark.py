@@ -2,7 +2,7 @@
 import json
 
 import model_factory as mf
-from seg_node.segtool import main
+from segtool.cli import main
 
 
 def test_bench_measures_every_row(tmp_path):

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from seg_node.demo_camera import SourceError, load_frames
+from segtool.frame_sources import SourceError, load_frames
 
 
 def test_scenes_are_repeatable_rgb_frames():

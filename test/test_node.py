@@ -10,7 +10,7 @@ import pytest
 import rclpy
 from rclpy.parameter import Parameter
 from rcl_interfaces.srv import SetParameters
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CompressedImage
 
 import model_factory as mf
 from ros_harness import OUTPUTS, NodeProcess, Peer, image_msg, pixels_of, write_params
@@ -47,8 +47,8 @@ def test_every_output_matches_the_camera(tmp_path, peer, model):
         rgb = mf.random_blocks(48, 64, 4, seed=1)
         for stamp, encoding in enumerate(('rgb8', 'bgr8', 'mono8', 'rgba8', 'yuv422_yuy2'), start=100):
             peer.send_until_answered(image_msg(rgb, encoding), stamp)
-            assert peer.spin_until(lambda: all(any(m.header.stamp.sec == stamp for m in peer.received[n])
-                                                   for n in OUTPUTS))
+            assert peer.spin_until(
+                lambda: all(any(m.header.stamp.sec == stamp for m in peer.received[n]) for n in OUTPUTS))
             replies = {n: next(m for m in peer.received[n] if m.header.stamp.sec == stamp) for n in OUTPUTS}
             for name, reply in replies.items():
                 assert (reply.header.stamp.sec, reply.header.stamp.nanosec, reply.header.frame_id) == \
@@ -160,7 +160,8 @@ def test_runtime_parameters_apply_or_are_rejected(tmp_path, peer, model):
         assert client.wait_for_service(timeout_sec=10)
 
         def set_param(name, value):
-            future = client.call_async(SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()]))
+            request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
+            future = client.call_async(request)
             assert peer.spin_until(future.done, 10)
             return future.result().results[0]
 

@@ -61,4 +61,3 @@ def test_person_mask_matches_golden(model, photo):
 
 def test_no_person_in_a_rocket_launch(model):
     assert (person_probability(model, skimage_data.rocket()) > 0.5).mean() < 0.005
-

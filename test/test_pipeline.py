@@ -8,11 +8,13 @@ import model_factory as mf
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine, ModelError
 from seg_node.params import ParamError
-from seg_node.pipeline import Outputs, SegmentationPipeline, check_against_model, model_defaults
-from seg_node.postprocessing import argmax_channels, default_palette
+from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
+from seg_node.label_sets import voc_palette
+from seg_node.postprocessing import argmax_channels
 from seg_node.preprocessing import Geometry
 
 ALL = Outputs(mask=True, color_mask=True, overlay=True, confidence=True)
+SETTINGS = FrameSettings.defaults()
 
 
 def pipeline(path, resize_mode='stretch', **overrides):
@@ -31,7 +33,7 @@ def test_every_layout_gives_the_exact_mask(tmp_path, kwargs):
     pipe = pipeline(mf.save(tmp_path, **kwargs))
     rgb = mf.random_blocks(48, 64, 8, seed=1)
     for frame in (Frame(rgb, bgr=False), Frame(np.ascontiguousarray(rgb[:, :, ::-1]), bgr=True)):
-        result = pipe.run(frame, ALL, 0.5)
+        result = pipe.run(frame, ALL, SETTINGS)
         np.testing.assert_array_equal(result.labels, mf.expected_labels(rgb))
         assert result.labels.dtype == np.uint8
         assert result.color_mask.shape == result.overlay.shape == (48, 64, 3)
@@ -40,7 +42,7 @@ def test_every_layout_gives_the_exact_mask(tmp_path, kwargs):
 def test_sigmoid_model_is_binary_with_confidence(tmp_path):
     pipe = pipeline(mf.save(tmp_path, output='sigmoid'))
     rgb = mf.random_blocks(32, 32, 4, seed=2)
-    result = pipe.run(Frame(rgb, False), ALL, 0.5)
+    result = pipe.run(Frame(rgb, False), ALL, SETTINGS)
     np.testing.assert_array_equal(result.labels, (rgb[:, :, 0] > 127).astype(np.uint8))
     probability = 1 / (1 + np.exp(-(8 * rgb[:, :, 0].astype(float) / 255 - 4)))
     expected = np.round(np.maximum(probability, 1 - probability) * 255)
@@ -50,7 +52,7 @@ def test_sigmoid_model_is_binary_with_confidence(tmp_path):
 def test_confidence_is_the_softmax_of_the_winner(tmp_path):
     pipe = pipeline(mf.save(tmp_path))
     rgb = mf.random_blocks(16, 16, 4, seed=3)
-    result = pipe.run(Frame(rgb, False), ALL, 0.5)
+    result = pipe.run(Frame(rgb, False), ALL, SETTINGS)
     logits = 10 * rgb.astype(np.float64) / 255
     softmax = np.exp(logits - logits.max(-1, keepdims=True))
     expected = np.round(255 * (softmax / softmax.sum(-1, keepdims=True)).max(-1))
@@ -61,9 +63,9 @@ def test_channel_order_mixup_would_fail(tmp_path):
     """Feeding BGR pixels as RGB swaps red and blue: the expected mask must then differ."""
     pipe = pipeline(mf.save(tmp_path))
     rgb = mf.random_blocks(32, 32, 8, seed=4)
-    wrong = pipe.run(Frame(np.ascontiguousarray(rgb[:, :, ::-1]), bgr=False), ALL, 0.5).labels
+    wrong = pipe.run(Frame(np.ascontiguousarray(rgb[:, :, ::-1]), bgr=False), ALL, SETTINGS).labels
     assert (wrong != mf.expected_labels(rgb)).any()
-    right = pipe.run(Frame(np.ascontiguousarray(rgb[:, :, ::-1]), bgr=True), ALL, 0.5).labels
+    right = pipe.run(Frame(np.ascontiguousarray(rgb[:, :, ::-1]), bgr=True), ALL, SETTINGS).labels
     np.testing.assert_array_equal(right, mf.expected_labels(rgb))
 
 
@@ -71,7 +73,7 @@ def test_channel_order_mixup_would_fail(tmp_path):
 def test_letterbox_is_undone_exactly(tmp_path, camera, model_hw):
     pipe = pipeline(mf.save(tmp_path, size=model_hw), resize_mode='letterbox')
     rgb = mf.random_blocks(*camera, 8, seed=5)
-    result = pipe.run(Frame(rgb, False), ALL, 0.5)
+    result = pipe.run(Frame(rgb, False), ALL, SETTINGS)
     assert result.labels.shape == camera
     np.testing.assert_array_equal(result.labels, mf.expected_labels(rgb))
 
@@ -89,19 +91,19 @@ def test_letterbox_geometry():
 def test_stretch_to_a_smaller_model_resizes_labels_back(tmp_path):
     pipe = pipeline(mf.save(tmp_path, size=(24, 32)))
     rgb = mf.random_blocks(48, 64, 8, seed=6)
-    np.testing.assert_array_equal(pipe.run(Frame(rgb, False), ALL, 0.5).labels, mf.expected_labels(rgb))
+    np.testing.assert_array_equal(pipe.run(Frame(rgb, False), ALL, SETTINGS).labels, mf.expected_labels(rgb))
 
 
 def test_outputs_not_wanted_are_not_computed(tmp_path):
     pipe = pipeline(mf.save(tmp_path))
-    result = pipe.run(Frame(mf.random_blocks(16, 16, 4), False), Outputs(mask=True), 0.5)
+    result = pipe.run(Frame(mf.random_blocks(16, 16, 4), False), Outputs(mask=True), SETTINGS)
     assert result.color_mask is None and result.overlay is None and result.confidence is None
 
 
 def test_overlay_blends_with_alpha(tmp_path):
     pipe = pipeline(mf.save(tmp_path))
     rgb = mf.random_blocks(16, 16, 4, seed=7)
-    overlay = pipe.run(Frame(rgb, False), ALL, 0.3).overlay
+    overlay = pipe.run(Frame(rgb, False), ALL, FrameSettings(overlay_alpha=0.3)).overlay
     colours = np.array(mf.PALETTE, float)[mf.expected_labels(rgb)]
     assert np.abs(overlay - (0.7 * rgb + 0.3 * colours)).max() <= 1.0
 
@@ -119,7 +121,7 @@ def test_argmax_channels_matches_numpy_including_ties():
 
 
 def test_default_palette_is_distinct():
-    palette = default_palette(256)
+    palette = voc_palette(256)
     assert len({tuple(c) for c in palette}) == 256 and tuple(palette[0]) == (0, 0, 0)
 
 
@@ -193,5 +195,5 @@ def test_a_class_axis_the_model_does_not_declare_is_found_by_a_trial_run(tmp_pat
     rgb = mf.random_blocks(32, 48, 8)
     values = model_defaults(engine.spec, engine.metadata)
     np.testing.assert_array_equal(
-        SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), ALL, 0.5).labels,
+        SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), ALL, SETTINGS).labels,
         mf.expected_labels(rgb))

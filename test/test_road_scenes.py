@@ -1,10 +1,9 @@
-"""The procedural road-scene generator: repeatable, exact labels, all classes, fast enough for a 30 Hz camera."""
-import time
-
+"""The procedural road-scene generator: repeatable, exact labels, all classes."""
 import numpy as np
 import pytest
 
-from seg_node import road_scenes
+from seg_node.label_sets import ROAD
+from segtool import road_scenes
 
 
 def test_same_seed_same_scene_and_different_seeds_differ():
@@ -32,7 +31,7 @@ def test_every_class_appears_and_layout_is_plausible():
     for seed in range(20):
         _, labels = road_scenes.generate_scene(seed, 120, 160)
         seen |= set(np.unique(labels).tolist())
-        assert (labels[-1] != road_scenes.TRAIN_IDS[road_scenes.CLASS_NAMES.index('sky')]).all()  # ground below
+        assert (labels[-1] != road_scenes.TRAIN_IDS[ROAD.class_names.index('sky')]).all()  # ground below
         assert labels[0].tolist().count(10) + labels[0].tolist().count(2) + labels[0].tolist().count(8) == 160
     assert seen == set(road_scenes.TRAIN_IDS)
 
@@ -55,8 +54,8 @@ def test_labels_follow_the_paint_not_the_lighting():
 def test_trainid_to_index_and_palette():
     ids = np.array([[0, 1, 2, 8], [10, 11, 13, 7]], np.uint8)
     assert road_scenes.trainid_to_index(ids).tolist() == [[0, 1, 2, 3], [4, 5, 6, 255]]
-    assert len(road_scenes.PALETTE) == len(road_scenes.CLASS_NAMES) == len(road_scenes.TRAIN_IDS)
-    assert road_scenes.PALETTE[0] == (128, 64, 128)  # Cityscapes road
+    assert len(ROAD.palette) == len(ROAD.class_names) == len(road_scenes.TRAIN_IDS)
+    assert ROAD.palette[0] == (128, 64, 128)  # Cityscapes road
 
 
 def test_generate_batch_matches_single_scenes():
@@ -64,14 +63,3 @@ def test_generate_batch_matches_single_scenes():
     assert images.shape == (2, 60, 80, 3) and labels.shape == (2, 60, 80)
     image, label = road_scenes.generate_scene(9, 60, 80)
     assert np.array_equal(images[1], image) and np.array_equal(labels[1], label)
-
-
-def test_fast_enough_for_a_30hz_camera():
-    road_scenes.generate_scene(0, 480, 640)  # warm the per-size caches
-    times = []
-    for seed in range(1, 16):
-        start = time.perf_counter()
-        road_scenes.generate_scene(seed, 480, 640)
-        times.append(time.perf_counter() - start)
-    # About 10 ms here; the bound leaves room for a loaded CI machine but catches a slow rewrite.
-    assert np.median(times) < 0.05

@@ -1,10 +1,8 @@
-"""seg_node.tflite_onnx, op by op: tiny TFLite flatbuffers built here, converted, run with onnxruntime and
+"""segtool.tflite_onnx, op by op: tiny TFLite flatbuffers built here, converted, run with onnxruntime and
 compared with numpy implementations of TFLite's kernels; then the shipped model against MediaPipe's runtime."""
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ tflite = pytest.importorskip('tflite', reason='the tflite flatbuffer package (te
 flatbuffers = pytest.importorskip('flatbuffers')
 ort = pytest.importorskip('onnxruntime')
 
-from seg_node.tflite_onnx import ConversionError, convert  # noqa: E402
+from segtool.tflite_onnx import ConversionError, convert  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAME, VALID = tflite.Padding.SAME, tflite.Padding.VALID
@@ -383,18 +381,9 @@ def test_declared_shape_mismatch_is_caught():
         convert(m.build([y]))
 
 
-def _import_script():
-    path = REPO / 'scripts' / 'import_mediapipe_selfie.py'
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look themselves up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_shipped_model_matches_mediapipe_runtime():
     """The committed ONNX against MediaPipe's own TFLite runtime on real photos (max abs diff of probabilities)."""
-    script = _import_script()
+    from segtool.importers import mediapipe_selfie as script
     mediapipe_python = os.environ.get('MEDIAPIPE_PYTHON')
     if mediapipe_python is None and not script.mediapipe_available():
         pytest.skip('mediapipe is not importable (mediapipe==0.10.14 needs numpy<2, unlike this venv); set '

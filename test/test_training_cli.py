@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from seg_node import segtool
+from segtool import cli as segtool
 
 TINY = ['--model', 'fastscnn', '--size', '32', '48', '--epoch-size', '8', '--batch-size', '4', '--road-train', '16',
         '--road-val', '4', '--threads', '2']
 
 
 def test_help_lists_subcommands_without_importing_torch():
-    code = ('import sys; from seg_node import segtool; segtool.build_parser(); '
+    code = ('import sys; from segtool import cli as segtool; segtool.build_parser(); '
             'assert "torch" not in sys.modules and "onnxruntime" not in sys.modules')
     subprocess.run([sys.executable, '-c', code], check=True)
     exe = shutil.which('segtool') or str(Path(sys.executable).with_name('segtool'))
@@ -58,7 +58,7 @@ def test_train_eval_export_end_to_end(tmp_path, capsys):
 
 def test_resume_continues_exactly(tmp_path, monkeypatch):
     torch = pytest.importorskip('torch')
-    from seg_node.training import trainer
+    from segtool.training import trainer
     straight, crashed = tmp_path / 'straight', tmp_path / 'crashed'
     segtool.main(['train', *TINY, '--epochs', '2', '--out-dir', str(straight)])
 
@@ -102,7 +102,7 @@ def _folder_dataset(root: Path, classes: int) -> None:
 def test_init_fine_tunes_from_another_runs_weights(tmp_path, capsys):
     """--init copies every tensor whose name and shape match (here all but the heads for 2 classes, not 7)."""
     torch = pytest.importorskip('torch')
-    from seg_node.training.nets import build_model
+    from segtool.training.nets import build_model
     road = tmp_path / 'road'
     segtool.main(['train', *TINY, '--epochs', '1', '--out-dir', str(road)])
     _folder_dataset(tmp_path / 'data', 2)
@@ -128,7 +128,7 @@ def test_torchrun_trains_with_two_processes(tmp_path):
         pytest.skip('torchrun not installed beside this python')
     out = tmp_path / 'ddp'
     proc = subprocess.run(
-        [str(torchrun), '--nproc-per-node', '2', '-m', 'seg_node.segtool', 'train', *TINY, '--threads', '1',
+        [str(torchrun), '--nproc-per-node', '2', '-m', 'segtool', 'train', *TINY, '--threads', '1',
          '--epochs', '1', '--out-dir', str(out)], capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count('best validation mIoU') == 1  # rank 0 reports and saves

@@ -6,9 +6,9 @@ import pytest
 pytest.importorskip('PIL')
 from PIL import Image  # noqa: E402
 
-from seg_node import road_scenes  # noqa: E402
-from seg_node.training import datasets  # noqa: E402
-from seg_node.training.transforms import Transform, TransformedDataset  # noqa: E402
+from seg_node.label_sets import ROAD, voc_palette  # noqa: E402
+from segtool import datasets, road_scenes  # noqa: E402
+from segtool.training.transforms import Transform, TransformedDataset  # noqa: E402
 
 
 def _write_rgb(path, rgb):
@@ -70,7 +70,7 @@ def test_voc_layout_reads_palette_indices(tmp_path):
     (tmp_path / 'ImageSets/Segmentation').mkdir(parents=True)
     (tmp_path / 'ImageSets/Segmentation/train.txt').write_text('2007_000032\n')
     _write_rgb(tmp_path / 'JPEGImages/2007_000032.jpg', image)
-    palette = [v for i in range(256) for v in datasets._voc_colour(i)]
+    palette = voc_palette(256).ravel().tolist()
     _write_mask(tmp_path / 'SegmentationClass/2007_000032.png', mask, palette)
     ds = datasets.open_dataset(f'voc:{tmp_path}', 'train', (6, 8))
     got_image, got_mask = ds[0]
@@ -81,12 +81,12 @@ def test_voc_layout_reads_palette_indices(tmp_path):
 def test_road_dataset_splits_use_disjoint_seeds():
     train = datasets.open_dataset('road', 'train', (30, 40), road_count=3)
     test = datasets.open_dataset('road', 'test', (30, 40), road_count=3)
-    assert len(train) == 3 and train.class_names == list(road_scenes.CLASS_NAMES)
+    assert len(train) == 3 and train.class_names == list(ROAD.class_names)
     image, mask = test[1]
     expected_image, expected_ids = road_scenes.generate_scene(datasets.ROAD_SEEDS['test'] + 1, 30, 40)
     assert np.array_equal(image, expected_image)
     assert np.array_equal(mask, road_scenes.trainid_to_index(expected_ids))
-    assert mask.max() < len(road_scenes.CLASS_NAMES)
+    assert mask.max() < len(ROAD.class_names)
 
 
 def test_bad_dataset_spec():

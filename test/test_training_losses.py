@@ -5,7 +5,8 @@ import pytest
 
 torch = pytest.importorskip('torch')
 
-from seg_node.training.losses import LOSSES, build_loss  # noqa: E402
+from segtool.training.losses import build_loss  # noqa: E402
+from segtool.training.registry import LOSSES  # noqa: E402
 
 
 def _two_pixels():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from seg_node.training.metrics import ConfusionMatrix
+from segtool.training.metrics import ConfusionMatrix
 
 
 def _independent(pred, target, classes, ignore):
@@ -28,8 +28,8 @@ def test_against_independent_implementation():
     for _ in range(3):
         target = rng.integers(0, classes, (2, 17, 23))
         target[rng.random(target.shape) < 0.1] = ignore
-        pred = np.where(rng.random(target.shape) < 0.6, np.minimum(target, classes - 1), rng.integers(0, classes,
-                                                                                                       target.shape))
+        noise = rng.integers(0, classes, target.shape)
+        pred = np.where(rng.random(target.shape) < 0.6, np.minimum(target, classes - 1), noise)
         pred[target == 3] = 2  # class 3 never predicted
         cm.update(pred, target)
         preds.append(pred), targets.append(target)

@@ -7,10 +7,11 @@ onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
 
 from seg_node.model_metadata import ModelMetadata  # noqa: E402
-from seg_node.training.checkpoint import save_checkpoint  # noqa: E402
-from seg_node.training.export import ParityError, export_onnx  # noqa: E402
-from seg_node.training.losses import build_loss  # noqa: E402
-from seg_node.training.nets import MODELS, build_model, memory_format  # noqa: E402
+from segtool.training.checkpoint import save_checkpoint  # noqa: E402
+from segtool.training.export import ParityError, export_onnx  # noqa: E402
+from segtool.training.losses import build_loss  # noqa: E402
+from segtool.training.nets import build_model, memory_format  # noqa: E402
+from segtool.training.registry import MODELS  # noqa: E402
 
 torch.set_num_threads(2)
 META = {'class_names': ['a', 'b', 'c'], 'palette': [[1, 2, 3], [4, 5, 6], [7, 8, 9]], 'mean': [0.4, 0.5, 0.6],

@@ -1,0 +1,48 @@
+"""The one path a camera message takes, for the node, the benchmark and offline labelling alike.
+
+message -> decoded frame -> pipeline -> output messages carrying the input's header, timed per stage, under one
+snapshot of the runtime parameters: what is measured and what is labelled is what ships.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sensor_msgs.msg import CompressedImage, Image
+
+from seg_node.image_codec import Frame, decode_compressed, decode_image
+from seg_node.pipeline import FrameSettings, Outputs, Result, SegmentationPipeline
+from seg_node.publishing import image_message, output_images
+
+
+def decoder_for(message_type: type) -> Callable[[Any], Frame]:
+    """The decoder of a sensor_msgs Image or CompressedImage class."""
+    return decode_compressed if message_type is CompressedImage else decode_image
+
+
+@dataclass
+class Processed:
+    """One frame's outputs: the pipeline's arrays, the messages of the outputs asked for, seconds per stage."""
+
+    result: Result
+    messages: dict[str, Image]
+    timings: dict[str, float]
+
+
+def process_frame(pipeline: SegmentationPipeline, message, decode: Callable[[Any], Frame], want: Outputs,
+                  settings: FrameSettings) -> Processed:
+    """Segment one camera message; ImageError if it cannot be decoded.
+
+    ``messages`` holds one sensor_msgs/Image per output in ``want`` (keys as in :class:`Outputs`), each with
+    ``message.header``; ``timings`` has decode, preprocess, inference, postprocess and message.
+    """
+    start = time.perf_counter()
+    frame = decode(message)
+    decoded = time.perf_counter()
+    result = pipeline.run(frame, want, settings)
+    segmented = time.perf_counter()
+    messages = {name: image_message(pixels, encoding, message.header)
+                for name, (pixels, encoding) in output_images(result, frame.bgr).items() if getattr(want, name)}
+    timings = {'decode': decoded - start, **result.timings, 'message': time.perf_counter() - segmented}
+    return Processed(result, messages, timings)

@@ -1,0 +1,46 @@
+"""Where the package's data lives (models/, config/) in a source tree, a ROS install or a venv."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from seg_node.inference import ModelError
+
+PACKAGE = 'seg_node'
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def share_dirs(kind: str) -> list[Path]:
+    """``kind`` (models, config) in the package's ament share directory, the source tree and the venv's share."""
+    dirs = []
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        try:
+            dirs.append(Path(get_package_share_directory(PACKAGE)) / kind)
+        except (PackageNotFoundError, OSError):  # OSError: no AMENT_PREFIX_PATH (plain venv)
+            pass
+    except ImportError:
+        pass
+    return dirs + [SOURCE_ROOT / kind, Path(sys.prefix) / 'share' / PACKAGE / kind]
+
+
+def resolve_model_path(path: str) -> str:
+    """An absolute path for ``model_path``: as given, else in the working directory, else in the package's models/."""
+    expanded = Path(os.path.expanduser(path))
+    if expanded.is_absolute():
+        return str(expanded)
+    folders = [Path.cwd(), *share_dirs('models')]
+    for folder in folders:
+        if (folder / expanded).is_file():
+            return str(folder / expanded)
+    searched = ', '.join(str(d) for d in folders)
+    raise ModelError(f"model file not found: '{path}' (relative paths are looked up in: {searched})")
+
+
+def config_file(name: str) -> Path:
+    """A file of the package's config/ (the first place that has it)."""
+    for folder in share_dirs('config'):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f'{name} is in none of: {", ".join(str(d) for d in share_dirs("config"))}')

@@ -1,0 +1,222 @@
+"""The rows of ``segtool bench`` (what each measures: ``segtool bench --help``), taking turns so that drift in the
+machine's speed moves them alike."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import rclpy
+from onnx import helper, numpy_helper
+from sensor_msgs.msg import Image
+
+from seg_node.frame_path import process_frame
+from seg_node.image_codec import Frame, decode_image, encode_pixels, fill_image
+from seg_node.inference import InferenceEngine
+from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from segtool.bench import SIZES
+from segtool.bench.probe import DdsProbe, cpu_seconds, start_process, stop_process, usage
+
+WARMUP_CALLS = 10
+
+
+def percentiles(samples_s: list[float]) -> dict[str, float]:
+    """p50/p99 in milliseconds and the rate the p50 allows."""
+    ms = np.asarray(samples_s) * 1000.0
+    p50, p99 = np.percentile(ms, (50, 99))
+    return {'p50_ms': round(float(p50), 2), 'p99_ms': round(float(p99), 2), 'fps': round(1000.0 / p50, 1)}
+
+
+def seconds(function) -> float:
+    """Seconds one call of ``function()`` takes."""
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def timed(function, repeats: int, warmup: int = 5) -> list[float]:
+    """Seconds per call of ``function()``."""
+    for _ in range(warmup):
+        function()
+    return [seconds(function) for _ in range(repeats)]
+
+
+def take_turns(steps: dict, repeats: int, block: int, block_warmup: int) -> dict[str, list]:
+    """What ``repeats`` calls of each ``step(call_number)`` returned, the steps taking turns so that drift in the
+    machine's speed during the run moves every row alike.
+
+    After WARMUP_CALLS untimed calls each, the steps run in blocks of ``block`` calls, the order rotating from block
+    to block; the first ``block_warmup`` calls of each block are left out.
+    """
+    names = list(steps)
+    results: dict[str, list] = {name: [] for name in names}
+    calls = 0
+    for name in names:
+        for _ in range(WARMUP_CALLS):
+            calls += 1
+            steps[name](calls)
+    for number, start in enumerate(range(0, repeats, block)):
+        turn = number % len(names)
+        for name in names[turn:] + names[:turn]:
+            for index in range(block_warmup + min(block, repeats - start)):
+                calls += 1
+                value = steps[name](calls)
+                if index >= block_warmup:
+                    results[name].append(value)
+    return results
+
+
+def reference_pipeline(rgb: np.ndarray, session, input_name: str, input_hw, mean, std, palette, alpha: float):
+    """What a user would otherwise write: numpy everywhere, logits upsampled to camera size, numpy argmax."""
+    small = cv2.resize(rgb, (input_hw[1], input_hw[0]))
+    tensor = ((small / 255.0 - np.asarray(mean)) / np.asarray(std)).transpose(2, 0, 1)[None].astype(np.float32)
+    logits = session.run(None, {input_name: tensor})[0][0]
+    height, width = rgb.shape[:2]
+    full = np.stack([cv2.resize(plane, (width, height)) for plane in logits])
+    labels = np.argmax(full, axis=0)
+    colours = np.asarray(palette, np.uint8)[labels]
+    overlay = ((1 - alpha) * rgb + alpha * colours).astype(np.uint8)
+    return labels, colours, overlay
+
+
+def in_process_rows(model: str, frames: dict[str, np.ndarray], repeats: int) -> dict:
+    """bare, the node's stages, and the reference pipeline, for each camera size."""
+    settings = FrameSettings.defaults()
+    engine = InferenceEngine(model, ['cpu'])
+    values = model_defaults(engine.spec, engine.metadata)
+    pipeline = SegmentationPipeline(engine, values, 'stretch')
+    first = next(iter(frames.values()))
+    input_hw = pipeline.input_hw or first.shape[:2]
+    tensor = pipeline.preprocess(Frame(first, bgr=False), pipeline.geometry(first.shape[:2]))
+    rows = {'bare': percentiles(timed(lambda: engine.run(tensor), repeats)), 'provider': engine.provider,
+            'model_input': list(input_hw), 'model_spec': engine.spec.describe()}
+    every = Outputs(mask=True, color_mask=True, overlay=True, confidence=True)
+    for size, rgb in frames.items():
+        msg = Image()
+        fill_image(msg, encode_pixels(rgb, 'rgb8'), 'rgb8')
+
+        def node_frame(want: Outputs) -> dict[str, float]:
+            start = time.perf_counter()
+            timings = process_frame(pipeline, msg, decode_image, want, settings).timings
+            return {**timings, 'total': time.perf_counter() - start}
+
+        reference_args = (rgb, engine.session, engine.spec.input_name, input_hw, values['mean'], values['std'],
+                          np.reshape(values['palette'], (-1, 3)), settings.overlay_alpha)
+        results = take_turns({'mask': lambda call: node_frame(Outputs(mask=True)),
+                              'all': lambda call: node_frame(every),
+                              'reference': lambda call: seconds(lambda: reference_pipeline(*reference_args))},
+                             repeats, block=10, block_warmup=2)  # each warm, as if it ran alone
+        for label in ('mask', 'all'):
+            frames_stages = results[label]
+            rows[f'pipeline {size} {label}'] = {
+                stage: percentiles([f[stage] for f in frames_stages]) for stage in frames_stages[0]}
+        rows[f'reference {size} all'] = percentiles(results['reference'])
+        node_labels = pipeline.run(Frame(rgb, bgr=False), Outputs(mask=True), settings).labels
+        rows[f'mask agreement node vs reference {size}'] = round(
+            float((node_labels == reference_pipeline(*reference_args)[0]).mean()), 5)
+    return rows
+
+
+def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path) -> dict:
+    """bare, relay and node taking turns per camera size (mask only, then every output), and the 30 Hz camera."""
+    engine = InferenceEngine(model, ['cpu'])
+    pipeline = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+    node_args = ['-m', 'seg_node.node', '--ros-args', '-p', f'model_path:={model}', '-p', 'providers:=[cpu]',
+                 '-p', 'publish_confidence:=true']
+    extra_outputs = tuple(f'segmentation/{t}' for t in ('color_mask', 'overlay', 'confidence'))
+    rclpy.init()
+    rows = {}
+    try:
+        for size, rgb in frames.items():
+            msg = Image()
+            fill_image(msg, encode_pixels(rgb, 'rgb8'), 'rgb8')
+            tensor = pipeline.preprocess(Frame(rgb, bgr=False), pipeline.geometry(rgb.shape[:2]))
+            probe = DdsProbe()
+            probe.target('relay', 'relay/image', 'relay/mask')
+            probe.target('node', 'image', 'segmentation/mask')
+            processes = {'relay': start_process(['-m', 'segtool.bench.relay'], out / f'relay_{size}.log'),
+                         'node': start_process(node_args, out / f'node_{size}.log')}
+            try:
+                probe.wait_ready(list(processes.values()))
+                pooled: dict[str, list[float]] = {'bare': [], 'relay': []}
+                for case, first_key in (('mask', 10**9), ('all', 10**14)):
+                    seen = probe.listen(extra_outputs) if case == 'all' else {}
+                    probe.wait_ready(list(processes.values()))
+                    cpu_before = {name: cpu_seconds(p.pid) for name, p in processes.items()}
+                    node_keys: list[int] = []
+
+                    def node_step(call: int) -> float | None:
+                        node_keys.append(first_key + call * 10**9)  # to check the extra outputs came for each
+                        return probe.round_trip('node', msg, node_keys[-1])
+
+                    # Frame by frame: the node's DDS hops always follow other work (its own inference), so the
+                    # relay's must too; a relay timed back to back, its process never idle, is a floor no node has.
+                    samples = take_turns({
+                        'bare': lambda call: seconds(lambda: engine.run(tensor)),
+                        'relay': lambda call: probe.round_trip('relay', msg, first_key + call * 10**9),
+                        'node': node_step}, repeats, block=1, block_warmup=0)
+                    probe.spin(0.5)
+                    missing = [topic for topic, stamps in seen.items() if set(node_keys[WARMUP_CALLS:]) - set(stamps)]
+                    if missing:
+                        raise RuntimeError(f'the node did not publish {missing} for every timed frame')
+                    paired = [n - b - r for n, b, r in zip(samples['node'], samples['bare'], samples['relay'])
+                              if None not in (n, b, r)]
+                    samples = {name: [v for v in values if v is not None] for name, values in samples.items()}
+                    for name in pooled:
+                        pooled[name] += samples[name]
+                    rows[f'node {case} {size}'] = {
+                        **percentiles(samples['node']), 'received': len(samples['node']), 'sent': repeats,
+                        **usage(processes['node'], cpu_before['node'], sum(samples['node'])),
+                        'paired_overhead_ms': round(1000 * float(np.median(paired)), 2)}
+                    if case == 'mask':
+                        relay_usage = usage(processes['relay'], cpu_before['relay'], sum(samples['relay']))
+                rows[f'bare {size}'] = percentiles(pooled['bare'])
+                rows[f'relay {size}'] = {**percentiles(pooled['relay']), 'received': len(pooled['relay']),
+                                         'sent': 2 * repeats, **relay_usage}
+                if size == next(iter(frames)):
+                    latencies, fps, sent = probe.open_loop('node', msg, 30.0, 10.0)
+                    rows[f'camera30 {size}'] = {**percentiles(latencies), 'output_fps': round(fps, 1),
+                                                'sent': sent, 'received': len(latencies)}
+            finally:
+                for process in processes.values():
+                    stop_process(process)
+                probe.close()
+    finally:
+        rclpy.try_shutdown()
+    return rows
+
+
+def scaling_rows(model: str, repeats: int) -> dict:
+    """Node pipeline (all outputs) per resolution, and postprocessing per class count."""
+    want = Outputs(mask=True, color_mask=True, overlay=True)
+    settings = FrameSettings.defaults()
+    engine = InferenceEngine(model, ['cpu'])
+    pipeline = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+    rows = {}
+    for size, (height, width) in SIZES.items():
+        frame = Frame(np.random.default_rng(0).integers(0, 256, (height, width, 3), np.uint8), False)
+        rows[f'resolution {size}'] = percentiles(timed(lambda: pipeline.run(frame, want, settings), repeats))
+    for classes in (2, 8, 19, 64, 150):
+        weights = np.random.default_rng(1).normal(size=(classes, 3, 1, 1)).astype(np.float32)
+        weight = numpy_helper.from_array(weights, 'w')
+        graph = helper.make_graph([helper.make_node('Conv', ['x', 'w'], ['y'])], 'c',
+                                  [helper.make_tensor_value_info('x', onnx.TensorProto.FLOAT, [1, 3, 256, 512])],
+                                  [helper.make_tensor_value_info('y', onnx.TensorProto.FLOAT, [1, classes, 256, 512])],
+                                  [weight])
+        path = Path(os.environ.get('TMPDIR', '/tmp')) / f'seg_bench_{classes}.onnx'
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), path)
+        engine = InferenceEngine(str(path), ['cpu'])
+        pipe = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+        frame = Frame(np.zeros((480, 640, 3), np.uint8), False)
+        stages: dict[str, list[float]] = {}
+
+        def once():
+            for stage, seconds in pipe.run(frame, want, settings).timings.items():
+                stages.setdefault(stage, []).append(seconds)
+
+        timed(once, max(10, repeats // 3))
+        rows[f'classes {classes}'] = {k: percentiles(v[5:]) for k, v in stages.items()}
+    return rows

@@ -1,0 +1,49 @@
+"""Pictures from disk: image folders and video files, for the demo camera, datasets and offline labelling."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
+
+
+class SourceError(ValueError):
+    """A frame source that cannot be read; the text names it."""
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files of ``folder`` (by suffix), in name order."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """An image file as RGB uint8."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f'cannot read image {path}')
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_frames(source: str, height: int, width: int, count: int, seed: int = 0) -> list[np.ndarray]:
+    """Up to ``count`` RGB frames of (height, width) from ``scenes``, an image folder or a video file."""
+    if source == 'scenes':
+        from segtool.road_scenes import generate_scene
+        return [generate_scene(seed + i, height, width)[0] for i in range(count)]
+    path = Path(source).expanduser()
+    if path.is_dir():
+        frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in image_files(path)[:count]]
+    elif path.is_file():
+        video = cv2.VideoCapture(str(path))
+        frames = []
+        while len(frames) < count and (grabbed := video.read())[0]:
+            frames.append(grabbed[1])
+        video.release()
+    else:
+        raise SourceError(f"frame source '{source}' is neither 'scenes', a folder nor a video file")
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        raise SourceError(f"frame source '{source}' holds no readable image")
+    return [cv2.cvtColor(cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+            for f in frames]

@@ -1,0 +1,1 @@
+"""Models made elsewhere, brought in as ONNX files with seg_node metadata (``segtool import``)."""

@@ -1,0 +1,69 @@
+"""Checkpoint -> ONNX with dynamic height/width, checked against torch in ONNX Runtime, described by metadata."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+from seg_node.model_metadata import ModelMetadata, write_metadata
+from segtool.training.checkpoint import load_checkpoint, model_from_checkpoint
+
+
+class ParityError(RuntimeError):
+    """ONNX Runtime disagrees with torch beyond the tolerance."""
+
+
+def metadata_from_checkpoint(checkpoint: dict) -> ModelMetadata:
+    """The ONNX metadata of a trained model: its classes, palette, normalisation, input size, logits output."""
+    meta = checkpoint['meta']
+    return ModelMetadata(
+        class_names=tuple(meta['class_names']), palette=tuple(tuple(int(v) for v in c) for c in meta['palette']),
+        mean=tuple(meta['mean']), std=tuple(meta['std']), input_size=tuple(int(v) for v in meta['input_size']),
+        output_kind='logits')
+
+
+def export_onnx(checkpoint_path: Path, onnx_path: Path, opset: int = 17, dynamic: bool = True,
+                tolerance: float = 1e-3, seed: int = 0) -> dict:
+    """Export, write metadata, then compare ONNX Runtime with torch on random inputs at the training size (and,
+    when dynamic, two other sizes). Returns the sizes and max abs differences; raises ParityError above
+    ``tolerance``."""
+    checkpoint = load_checkpoint(checkpoint_path)
+    model = model_from_checkpoint(checkpoint)
+    h, w = checkpoint['meta']['input_size']
+    example = torch.randn(1, 3, h, w)
+    axes = {'input': {0: 'batch', 2: 'height', 3: 'width'}, 'logits': {0: 'batch', 2: 'height', 3: 'width'}}
+    onnx_path = Path(onnx_path)
+    onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # the TorchScript exporter needs no onnxscript; torch flags it as legacy
+        warnings.simplefilter('ignore', DeprecationWarning)
+        torch.onnx.export(model, (example,), str(onnx_path), input_names=['input'], output_names=['logits'],
+                          opset_version=opset, dynamic_axes=axes if dynamic else None, dynamo=False)
+    proto = onnx.load(str(onnx_path))
+    # The exporter leaves the class axis symbolic after the final resize; state it, readers detect layouts by it.
+    proto.graph.output[0].type.tensor_type.shape.dim[1].dim_value = len(checkpoint['meta']['class_names'])
+    write_metadata(proto, metadata_from_checkpoint(checkpoint))
+    proto.producer_name = 'segtool'
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(onnx_path))
+
+    sizes = [(h, w)] + ([(h + 32, w - 32), (h // 2 + 7, w // 2 + 13)] if dynamic else [])
+    session = ort.InferenceSession(str(onnx_path), providers=['CPUExecutionProvider'])
+    generator = torch.Generator().manual_seed(seed)
+    diffs = []
+    for size in sizes:
+        x = torch.randn(1, 3, *size, generator=generator)
+        with torch.no_grad():
+            expected = model(x).numpy()
+        got = session.run(None, {'input': x.numpy()})[0]
+        if got.shape != expected.shape:
+            raise ParityError(f'{size}: ONNX output shape {got.shape} != torch {expected.shape}')
+        diffs.append(float(np.abs(got - expected).max()))
+    result = {'onnx': str(onnx_path), 'sizes': [list(s) for s in sizes], 'max_abs_diff': diffs,
+              'tolerance': tolerance, 'bytes': onnx_path.stat().st_size}
+    if max(diffs) > tolerance:
+        raise ParityError(f'ONNX Runtime differs from torch by {max(diffs):.3g} > {tolerance:g} at sizes {sizes}')
+    return result
