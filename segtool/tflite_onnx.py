@@ -309,7 +309,7 @@ def convert(tflite_model: bytes, graph_name: str = 'tflite') -> onnx.ModelProto:
     graph_outputs = [_value_info(conv, i, conv.input_name(i)) for i in conv.graph.OutputsAsNumpy()]
     graph = helper.make_graph(conv.nodes, graph_name, graph_inputs, graph_outputs, conv.initializers)
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', OPSET)],
-                                   producer_name='seg_node.tflite_onnx')
+                                   producer_name='segtool.tflite_onnx')
     onnx_model.ir_version = IR_VERSION
     onnx.checker.check_model(onnx_model)
     _check_shapes(conv, onnx_model)

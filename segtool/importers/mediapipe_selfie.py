@@ -81,7 +81,7 @@ def build_onnx(tflite_bytes: bytes, variant: Variant) -> bytes:
 
     model = convert(tflite_bytes, graph_name=Path(variant.onnx).stem)
     model.doc_string = (f'MediaPipe selfie segmentation ({Path(variant.tflite).name}, sha256 {variant.sha256}, '
-                        f'from the {MEDIAPIPE} wheel), Apache-2.0, converted by seg_node.tflite_onnx. '
+                        f'from the {MEDIAPIPE} wheel), Apache-2.0, converted by segtool.tflite_onnx. '
                         'Input RGB in [0, 1], NCHW; output person probability.')
     write_metadata(model, ModelMetadata(
         class_names=('background', 'person'), palette=((0, 0, 0), (255, 64, 64)), mean=(0.0, 0.0, 0.0),
