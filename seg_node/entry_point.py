@@ -10,11 +10,11 @@ from rclpy.node import Node
 
 
 def make_executor() -> Executor:
-    """rclpy's C++ events executor where the distro has it (Kilted and newer), else the single-threaded one.
+    """Return rclpy's C++ events executor where the distro has it (Kilted and newer), else the single-threaded one.
 
-    seg_node's worker thread starts on a frame 0.2 ms after the subscription callback hands it over with the
-    events executor, 0.8 ms with the Python one, which runs its own Python code holding the GIL after each
-    callback (p50 at VGA on a 2-core x86, ``queued`` in /diagnostics; docs/performance.md).
+    With the events executor seg_node's worker thread starts on a frame sooner after the subscription callback
+    hands it over than with the Python one, which runs its own Python code holding the GIL after each callback
+    (``queued`` in /diagnostics; figures in docs/performance.md).
     """
     try:
         from rclpy.experimental import EventsExecutor

@@ -17,7 +17,7 @@ from seg_node.publishing import image_message, output_images
 
 
 def decoder_for(message_type: type) -> Callable[[Any], Frame]:
-    """The decoder of a sensor_msgs Image or CompressedImage class."""
+    """Return the decoder of a sensor_msgs Image or CompressedImage class."""
     return decode_compressed if message_type is CompressedImage else decode_image
 
 

@@ -43,7 +43,7 @@ class Frame:
         return self.pixels.shape[0], self.pixels.shape[1]
 
     def rgb(self) -> np.ndarray:
-        """The pixels in RGB order (a copy only when they are BGR)."""
+        """Return the pixels in RGB order (a copy only when they are BGR)."""
         return cv2.cvtColor(self.pixels, cv2.COLOR_BGR2RGB) if self.bgr else self.pixels
 
 
@@ -127,7 +127,7 @@ def fill_image(msg, pixels: np.ndarray, encoding: str) -> None:
 
 
 def as_byte_array(pixels: np.ndarray) -> array.array:
-    """The bytes of a contiguous array as the ``array('B')`` rclpy stores without a per-element check."""
+    """Return the bytes of a contiguous array as the ``array('B')`` rclpy stores without a per-element check."""
     data = array.array('B')
     data.frombytes(memoryview(pixels).cast('B'))
     return data

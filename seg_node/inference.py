@@ -55,7 +55,7 @@ class ModelSpec:
 
 
 def _dim(value) -> int | None:
-    """A fixed dimension, or None for a symbolic/unknown one."""
+    """Return a fixed dimension as is, or None for a symbolic/unknown one."""
     return value if isinstance(value, int) and value > 0 else None
 
 
@@ -179,7 +179,7 @@ class InferenceEngine:
         self.provider = self.session.get_providers()[0]
 
     def _probe_class_axis(self, model_input) -> list:
-        """The output shape, class axis fixed, from one run on zeros (spatial axes stay symbolic)."""
+        """Find the output shape, class axis fixed, from one run on zeros (spatial axes stay symbolic)."""
         layout = _input_layout(model_input.shape)
         hw_axes = (2, 3) if layout == 'NCHW' else (1, 2)
         probe_hw = tuple(_dim(model_input.shape[a]) or v for a, v in zip(hw_axes, self.metadata.input_size or (64, 64)))
@@ -196,5 +196,5 @@ class InferenceEngine:
         return [1, classes, 'height', 'width'] if out_layout == 'NCHW' else [1, 'height', 'width', classes]
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
-        """The model's first output for one input tensor."""
+        """Return the model's first output for one input tensor."""
         return self.session.run([self._output], {self.spec.input_name: tensor})[0]

@@ -14,7 +14,7 @@ IGNORE_INDEX = 255
 
 
 def voc_palette(count: int) -> np.ndarray:
-    """The Pascal VOC colour map: (count, 3) uint8 RGB, the bits of each id spread over R, G and B; id 0 black."""
+    """Build the Pascal VOC colour map: (count, 3) uint8 RGB, the bits of each id spread over R, G and B; id 0 black."""
     ids = np.arange(count, dtype=np.uint32)
     palette = np.zeros((count, 3), np.uint8)
     for bit in range(8):
@@ -36,7 +36,7 @@ class LabelSet:
             raise ValueError(f'label set {self.name}: {len(self.palette)} colours for {len(self.class_names)} names')
 
     def subset(self, name: str, class_names: tuple[str, ...]) -> LabelSet:
-        """These classes only, in the order given, with their colours."""
+        """Return the label set of ``class_names`` only, in the order given, with their colours."""
         return LabelSet(name, class_names, tuple(self.palette[self.class_names.index(n)] for n in class_names))
 
 

@@ -67,7 +67,7 @@ class ModelMetadata:
                 f'palette: {len(self.palette)} colours for {len(self.class_names)} classes')
 
     def to_props(self) -> dict[str, str]:
-        """The ``metadata_props`` entries for this description (stated fields only)."""
+        """Return the ``metadata_props`` entries for this description (stated fields only)."""
         props = {SCHEMA_KEY: str(SCHEMA_VERSION)}
         for field in fields(self):
             value = getattr(self, field.name)

@@ -26,7 +26,8 @@ from seg_node.inference import InferenceEngine, ModelError
 from seg_node.model_metadata import MetadataError
 from seg_node.package_files import resolve_model_path
 from seg_node.params import FROM_MODEL, PARAMS, ParamError, check
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
+from seg_node.pipeline import (OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline, check_against_model,
+                               model_defaults)
 
 STARTUP_ERRORS = (ModelError, ParamError, MetadataError)
 _PARAM_TYPES = {bool: Parameter.Type.BOOL, int: Parameter.Type.INTEGER, float: Parameter.Type.DOUBLE,
@@ -50,7 +51,7 @@ class LatestFrame:
         return replaced
 
     def take(self):
-        """The waiting message, or None once closed."""
+        """Return the waiting message, or None once closed."""
         with self._condition:
             while self._message is None and not self._closed:
                 self._condition.wait()
@@ -106,12 +107,8 @@ class SegNode(Node):
         reliability = (ReliabilityPolicy.BEST_EFFORT if self.values['qos_reliability'] == 'best_effort'
                        else ReliabilityPolicy.RELIABLE)
         out_qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE)
-        self._outputs = {
-            'mask': self.create_publisher(Image, publishing.MASK_TOPIC, out_qos),
-            'color_mask': self.create_publisher(Image, publishing.COLOR_TOPIC, out_qos),
-            'overlay': self.create_publisher(Image, publishing.OVERLAY_TOPIC, out_qos),
-            'confidence': self.create_publisher(Image, publishing.CONFIDENCE_TOPIC, out_qos),
-        }
+        self._outputs = {name: self.create_publisher(Image, publishing.output_topic(name), out_qos)
+                         for name in OUTPUT_NAMES}
         self._publish_label_info()
         self.diagnostics = self.create_publisher(publishing.DiagnosticArray, '/diagnostics', 10)
         self.stats = PipelineStats()
@@ -165,8 +162,8 @@ class SegNode(Node):
 
     def _wanted(self, values) -> Outputs:
         pubs = self._outputs
-        return Outputs(*(values[f'publish_{name}'] and pubs[name].get_subscription_count() > 0
-                         for name in ('mask', 'color_mask', 'overlay', 'confidence')))
+        return Outputs(**{name: values[f'publish_{name}'] and pubs[name].get_subscription_count() > 0
+                          for name in OUTPUT_NAMES})
 
     def _work(self) -> None:
         while (item := self._mailbox.take()) is not None:

@@ -26,7 +26,7 @@ def share_dirs(kind: str) -> list[Path]:
 
 
 def resolve_model_path(path: str) -> str:
-    """An absolute path for ``model_path``: as given, else in the working directory, else in the package's models/."""
+    """Resolve ``model_path``: as given when absolute, else in the working directory, else in the package's models/."""
     expanded = Path(os.path.expanduser(path))
     if expanded.is_absolute():
         return str(expanded)
@@ -39,7 +39,7 @@ def resolve_model_path(path: str) -> str:
 
 
 def config_file(name: str) -> Path:
-    """A file of the package's config/ (the first place that has it)."""
+    """Find a file of the package's config/ (the first place that has it)."""
     for folder in share_dirs('config'):
         if (folder / name).is_file():
             return folder / name

@@ -130,7 +130,7 @@ def _type_name(param: Param) -> tuple[str, str]:
 
 
 def markdown_table() -> str:
-    """The README's parameter table."""
+    """Build the README's parameter table."""
     rows = ['| parameter | type | default | runtime | description |', '|---|---|---|---|---|']
     for p in PARAMS:
         default = 'from model' if p.default is FROM_MODEL else f'`{p.default!r}`'

@@ -36,7 +36,7 @@ def model_defaults(spec: ModelSpec, metadata: ModelMetadata) -> dict:
 
 
 def check_against_model(spec: ModelSpec, values: dict) -> None:
-    """ParamError where the parameters contradict the model file."""
+    """Raise ParamError where the parameters contradict the model file."""
     names, palette, size = values['class_names'], values['palette'], tuple(values['input_size'])
     classes = spec.num_classes if spec.num_classes and spec.num_classes > 1 else None
     if spec.num_classes == 1 and len(names) != 2:
@@ -59,12 +59,12 @@ class FrameSettings:
 
     @classmethod
     def from_values(cls, values: Mapping) -> FrameSettings:
-        """The snapshot of a node's parameter values."""
+        """Snapshot a node's parameter values."""
         return cls(**{f.name: values[f.name] for f in fields(cls)})
 
     @classmethod
     def defaults(cls) -> FrameSettings:
-        """The parameters' declared defaults."""
+        """Return the parameters' declared defaults."""
         return cls.from_values({p.name: p.default for p in PARAMS})
 
 
@@ -80,6 +80,10 @@ class Outputs:
     def any(self) -> bool:
         """Whether there is anything to compute."""
         return self.mask or self.color_mask or self.overlay or self.confidence
+
+
+#: The node's image outputs by name: each is published on ``segmentation/<name>`` (``publishing.output_topic``).
+OUTPUT_NAMES = tuple(f.name for f in fields(Outputs))
 
 
 @dataclass

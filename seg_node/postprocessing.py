@@ -16,8 +16,8 @@ from seg_node.preprocessing import Geometry
 def argmax_channels(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(labels uint8|uint16, best score) over axis 0 of (C, H, W) scores; ties go to the lower class id.
 
-    A running maximum with OpenCV's vectorized compare/max/masked copy: about 15x faster than
-    ``np.argmax(axis=0)`` on (19, 256, 512) float32 here, and the same answer.
+    A running maximum with OpenCV's vectorized compare/max/masked copy: faster than ``np.argmax(axis=0)``
+    (docs/performance.md), and the same answer.
     """
     dtype = np.uint8 if scores.shape[0] <= 256 else np.uint16
     best = scores[0].copy()
@@ -96,14 +96,14 @@ def blend(picture: np.ndarray, colors: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def _single_plane(sample: np.ndarray, layout: str) -> np.ndarray:
-    """The (H, W) plane of a one-channel output sample (batch axis already removed)."""
+    """Return the (H, W) plane of a one-channel output sample (batch axis already removed)."""
     if layout == 'NHW':
         return sample
     return sample[0] if layout == 'NCHW' else sample[:, :, 0]
 
 
 def _softmax_max(scores: np.ndarray, best: np.ndarray) -> np.ndarray:
-    """The largest softmax probability per pixel: 1 / sum_c exp(score_c - best)."""
+    """Compute the largest softmax probability per pixel: 1 / sum_c exp(score_c - best)."""
     total = np.zeros_like(best)
     for plane in scores:
         cv2.add(total, cv2.exp(cv2.subtract(plane, best)), dst=total)

@@ -59,7 +59,7 @@ class Preprocessor:
         self.dtype = np.dtype(dtype)
 
     def __call__(self, frame: Frame, geometry: Geometry) -> np.ndarray:
-        """The input tensor, batch of one, for ``frame`` placed as ``geometry`` says."""
+        """Build the input tensor, batch of one, for ``frame`` placed as ``geometry`` says."""
         picture = frame.pixels
         if picture.shape[:2] != (geometry.height, geometry.width):
             picture = cv2.resize(picture, (geometry.width, geometry.height), interpolation=cv2.INTER_LINEAR)

@@ -12,15 +12,16 @@ try:  # vision_msgs is optional: Nav2's semantic_segmentation_layer reads its La
 except ImportError:
     LabelInfo = VisionClass = None
 
-MASK_TOPIC = 'segmentation/mask'
-COLOR_TOPIC = 'segmentation/color_mask'
-OVERLAY_TOPIC = 'segmentation/overlay'
-CONFIDENCE_TOPIC = 'segmentation/confidence'
 LABEL_INFO_TOPIC = 'segmentation/label_info'
 
 
+def output_topic(name: str) -> str:
+    """Return the topic of output ``name`` (one of ``pipeline.OUTPUT_NAMES``), relative to the node's namespace."""
+    return f'segmentation/{name}'
+
+
 def image_message(pixels: np.ndarray, encoding: str, header) -> Image:
-    """An Image of ``pixels`` (already in ``encoding``'s layout) carrying ``header`` unchanged."""
+    """Build an Image of ``pixels`` (already in ``encoding``'s layout) carrying ``header`` unchanged."""
     msg = Image()
     msg.header = header
     fill_image(msg, pixels, encoding)
@@ -44,7 +45,7 @@ def output_images(result, bgr: bool) -> dict[str, tuple]:
 
 
 def label_info_message(class_names: list[str], stamp, threshold: float = 0.5):
-    """A vision_msgs/LabelInfo listing every class id and name, or None where vision_msgs is absent."""
+    """Return a vision_msgs/LabelInfo listing every class id and name, or None where vision_msgs is absent."""
     if LabelInfo is None:
         return None
     msg = LabelInfo()
@@ -56,7 +57,7 @@ def label_info_message(class_names: list[str], stamp, threshold: float = 0.5):
 
 def diagnostics_message(stamp, name: str, hardware_id: str, level: bytes, message: str,
                         values: dict[str, str]) -> DiagnosticArray:
-    """A DiagnosticArray with one status (``level``: DiagnosticStatus.OK, WARN, ...)."""
+    """Build a DiagnosticArray with one status (``level``: DiagnosticStatus.OK, WARN, ...)."""
     status = DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
                               values=[KeyValue(key=k, value=v) for k, v in values.items()])
     array = DiagnosticArray(status=[status])

@@ -1,2 +1,4 @@
-"""The workbench behind seg_node: the ``segtool`` CLI, training, datasets, scene generator, demo camera,
-importers and benchmark. It may import ``seg_node``; ``seg_node`` never imports it."""
+"""The workbench behind seg_node, which it may import (``seg_node`` never imports it).
+
+The ``segtool`` CLI, training, datasets, scene generator, demo camera, importers and benchmark.
+"""

@@ -14,7 +14,7 @@ COMMANDS = tuple(f'segtool.commands.{name}' for name in (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``segtool`` parser with every registered subcommand."""
+    """Build the ``segtool`` parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog='segtool',
         description='The workbench behind seg_node: make, import, measure and demonstrate its ONNX models.',

@@ -19,7 +19,7 @@ ROAD_SEEDS = {'train': 0, 'val': 10_000_000, 'test': 20_000_000}
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A single-channel label PNG as stored (palette PNGs give their indices)."""
+    """Read a single-channel label PNG as stored (palette PNGs give their indices)."""
     from PIL import Image  # cv2 would expand palette PNGs to colour
     with Image.open(path) as mask:
         if mask.mode not in ('L', 'P', 'I', 'I;16'):
@@ -46,8 +46,11 @@ class PairDataset:
 
 
 def folder_dataset(root: Path, split: str) -> PairDataset:
-    """``ROOT/classes.txt`` (one ``name [r g b]`` per line, line i = class i), ``ROOT/<split>/images/<stem>.*`` and
-    ``ROOT/<split>/masks/<stem>.png`` holding class indices (255 = ignore)."""
+    """Open split ``split`` of the ``folder`` layout at ``ROOT``.
+
+    ``ROOT/classes.txt`` (one ``name [r g b]`` per line, line i = class i), ``ROOT/<split>/images/<stem>.*`` and
+    ``ROOT/<split>/masks/<stem>.png`` holding class indices (255 = ignore).
+    """
     lines = [line.split() for line in (root / 'classes.txt').read_text().splitlines() if line.strip()]
     fallback = voc_palette(len(lines))
     names = tuple(parts[0] for parts in lines)
@@ -63,15 +66,18 @@ CITYSCAPES_LABEL_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27
 
 
 def cityscapes_lut() -> np.ndarray:
-    """labelId -> trainId lookup table (unlisted ids -> ignore)."""
+    """Build the labelId -> trainId lookup table (unlisted ids -> ignore)."""
     lut = np.full(256, IGNORE_INDEX, np.uint8)
     lut[list(CITYSCAPES_LABEL_IDS)] = np.arange(len(CITYSCAPES_LABEL_IDS))
     return lut
 
 
 def cityscapes_dataset(root: Path, split: str) -> PairDataset:
-    """``ROOT/leftImg8bit/<split>/<city>/<name>_leftImg8bit.png`` with
-    ``ROOT/gtFine/<split>/<city>/<name>_gtFine_labelIds.png``; labelIds are mapped to the 19 trainIds."""
+    """Open split ``split`` of the Cityscapes layout at ``ROOT``, labelIds mapped to the 19 trainIds.
+
+    ``ROOT/leftImg8bit/<split>/<city>/<name>_leftImg8bit.png`` with
+    ``ROOT/gtFine/<split>/<city>/<name>_gtFine_labelIds.png``.
+    """
     pairs = []
     for image in sorted((root / 'leftImg8bit' / split).glob('*/*_leftImg8bit.png')):
         name = image.name[:-len('_leftImg8bit.png')]
@@ -80,8 +86,11 @@ def cityscapes_dataset(root: Path, split: str) -> PairDataset:
 
 
 def camvid_dataset(root: Path, split: str) -> PairDataset:
-    """The SegNet CamVid layout: ``ROOT/<split>/<name>.png`` with ``ROOT/<split>annot/<name>.png`` holding class
-    indices 0..10; 11 (unlabelled) is ignored."""
+    """Open split ``split`` of the SegNet CamVid layout at ``ROOT``.
+
+    ``ROOT/<split>/<name>.png`` with ``ROOT/<split>annot/<name>.png`` holding class indices 0..10; 11 (unlabelled)
+    is ignored.
+    """
     lut = np.full(256, IGNORE_INDEX, np.uint8)
     lut[:len(CAMVID.class_names)] = np.arange(len(CAMVID.class_names))
     pairs = [(p, root / f'{split}annot' / f'{p.stem}.png') for p in image_files(root / split)]
@@ -89,8 +98,11 @@ def camvid_dataset(root: Path, split: str) -> PairDataset:
 
 
 def voc_dataset(root: Path, split: str) -> PairDataset:
-    """``ROOT/ImageSets/Segmentation/<split>.txt`` listing ids, ``ROOT/JPEGImages/<id>.jpg`` and palette PNGs
-    ``ROOT/SegmentationClass/<id>.png`` (255 = object border, ignored)."""
+    """Open split ``split`` of the Pascal VOC layout at ``ROOT``.
+
+    ``ROOT/ImageSets/Segmentation/<split>.txt`` listing ids, ``ROOT/JPEGImages/<id>.jpg`` and palette PNGs
+    ``ROOT/SegmentationClass/<id>.png`` (255 = object border, ignored).
+    """
     ids = (root / 'ImageSets' / 'Segmentation' / f'{split}.txt').read_text().split()
     pairs = [(root / 'JPEGImages' / f'{i}.jpg', root / 'SegmentationClass' / f'{i}.png') for i in ids]
     return PairDataset(pairs, PASCAL_VOC)
@@ -120,7 +132,7 @@ LAYOUTS = {'folder': folder_dataset, 'cityscapes': cityscapes_dataset, 'camvid':
 
 
 def open_dataset(spec: str, split: str, size: tuple[int, int], road_count: int = 1000):
-    """The dataset named by ``spec`` (``road`` or ``LAYOUT:ROOT``); ``size`` and ``road_count`` shape ``road``."""
+    """Open the dataset named by ``spec`` (``road`` or ``LAYOUT:ROOT``); ``size`` and ``road_count`` shape ``road``."""
     if spec == 'road':
         return RoadScenes(split, size, road_count)
     layout, _, root = spec.partition(':')

@@ -14,12 +14,12 @@ class SourceError(ValueError):
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The image files of ``folder`` (by suffix), in name order."""
+    """List the image files of ``folder`` (by suffix), in name order."""
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """An image file as RGB uint8."""
+    """Read an image file as RGB uint8."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise FileNotFoundError(f'cannot read image {path}')

@@ -140,7 +140,7 @@ class _Canvas:
 
 
 def generate_scene(seed: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The scene of ``seed`` at ``height`` x ``width``: an RGB uint8 image and its trainId uint8 labels."""
+    """Generate the scene of ``seed`` at ``height`` x ``width``: an RGB uint8 image and its trainId uint8 labels."""
     rng = np.random.default_rng(seed)
     h, w = height, width
     cam = _Camera(f=h * rng.uniform(0.95, 1.25), horizon=h * rng.uniform(0.36, 0.5),
@@ -234,7 +234,7 @@ def _paint_ground(canvas: _Canvas, cam: _Camera, lay: _Layout, rng: np.random.Ge
 
 
 def _paint_buildings(canvas: _Canvas, cam: _Camera, lay: _Layout, rng: np.random.Generator) -> None:
-    """Building rows along both building lines: front faces, then facades with windows."""
+    """Paint building rows along both building lines: front faces, then facades with windows."""
     for side, line in ((-1, lay.facade_left), (1, lay.facade_right)):
         if rng.random() < 0.15:
             continue  # an open side: tree line and hedges only
@@ -310,7 +310,7 @@ def _place_objects(canvas: _Canvas, cam: _Camera, lay: _Layout, rng: np.random.G
 
 def _paint_car(canvas: _Canvas, cam: _Camera, lateral: float, depth: float, width: float, height: float,
                length: float, paint: int) -> None:
-    """A car seen from behind: its near side toward the camera axis, body, rear window, wheels, lights."""
+    """Paint a car seen from behind: its near side toward the camera axis, body, rear window, wheels, lights."""
     x0, y0 = cam.project(lateral - width / 2, 0.0, depth)
     x1, y1 = cam.project(lateral + width / 2, height, depth)
     side_x = lateral - width / 2 if lateral > 0 else lateral + width / 2
@@ -329,7 +329,7 @@ def _paint_car(canvas: _Canvas, cam: _Camera, lateral: float, depth: float, widt
 
 def _paint_person(canvas: _Canvas, cam: _Camera, lateral: float, depth: float, height: float, stride: float,
                   slot: int) -> None:
-    """A standing or walking pedestrian: legs, torso with arms, head."""
+    """Paint a standing or walking pedestrian: legs, torso with arms, head."""
     s = cam.f / depth
     cx, ground = cam.project(lateral, 0.0, depth)
     top = ground - height * s
@@ -351,7 +351,7 @@ def _paint_person(canvas: _Canvas, cam: _Camera, lateral: float, depth: float, h
 
 def _paint_tree(canvas: _Canvas, cam: _Camera, texture: np.ndarray, lateral: float, depth: float, trunk: float,
                 crown: float) -> None:
-    """A street tree: trunk and a leafy crown with a rough outline."""
+    """Paint a street tree: trunk and a leafy crown with a rough outline."""
     s = cam.f / depth
     cx, ground = cam.project(lateral, 0.0, depth)
     canvas.rect(cx - 0.15 * s, ground - (trunk + 0.5) * s, cx + 0.15 * s, ground, _MAT['trunk'])
@@ -397,7 +397,7 @@ def _shade(mat: np.ndarray, texture: np.ndarray, noise: np.ndarray, light: np.nd
 
 
 def _scene_colours(rng: np.random.Generator) -> np.ndarray:
-    """An RGB colour per material, drawn around a plausible base for each."""
+    """Draw an RGB colour per material around a plausible base for each."""
     base = {'sky': (135, 175, 225), 'treeline': (60, 90, 45), 'road': (95, 95, 100), 'lane': (215, 215, 210),
             'curb': (165, 160, 155), 'sidewalk': (150, 140, 135), 'hedge': (55, 100, 40), 'window': (60, 75, 95),
             'front': (120, 110, 100), 'trunk': (85, 65, 45), 'crown': (70, 115, 45), 'glass': (35, 40, 50),

@@ -42,7 +42,7 @@ class ConversionError(ValueError):
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
-    """TFLite's SAME padding (before, after) for one spatial axis of a convolution or pool."""
+    """Compute TFLite's SAME padding (before, after) for one spatial axis of a convolution or pool."""
     out = -(-size // stride)
     total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
     return total // 2, total - total // 2
@@ -90,7 +90,7 @@ class _Converter:
         return _Tensor(t.Name().decode(), shape, dtype, data)
 
     def unique(self, hint: str) -> str:
-        """A fresh ONNX name based on ``hint``."""
+        """Make a fresh ONNX name based on ``hint``."""
         name, n = hint, 1
         while name in self._used_names:
             name, n = f'{hint}_{n}', n + 1
@@ -98,13 +98,13 @@ class _Converter:
         return name
 
     def output_name(self, index: int) -> str:
-        """The ONNX name of TFLite tensor ``index`` as written by the op that produces it."""
+        """Return the ONNX name of TFLite tensor ``index`` as written by the op that produces it."""
         if index not in self.names:
             self.names[index] = self.unique(self.tensors[index].name)
         return self.names[index]
 
     def input_name(self, index: int) -> str:
-        """The ONNX name of TFLite tensor ``index`` as an activation input (constants become NCHW initializers)."""
+        """Return TFLite tensor ``index``'s ONNX name as an activation input (constants become NCHW initializers)."""
         if index in self.names:
             return self.names[index]
         if index not in self.constants:
@@ -115,7 +115,7 @@ class _Converter:
         return self.names[index]
 
     def constant(self, index: int) -> np.ndarray:
-        """The value of a constant TFLite tensor (weights, sizes, axes)."""
+        """Return the value of a constant TFLite tensor (weights, sizes, axes)."""
         if index not in self.constants:
             raise ConversionError(f'tensor {self.tensors[index].name!r} must be a constant')
         return self.constants[index]
@@ -243,7 +243,7 @@ def _dequantize(conv: _Converter, op: tflite.Operator, ins: list[int], out: int)
 
 
 def _transpose_conv_bias(conv: _Converter, op: tflite.Operator, ins: list[int], out: int) -> None:
-    """MediaPipe's transposed convolution with bias; raw options are TfLiteTransposeConvParams."""
+    """Convert MediaPipe's transposed convolution with bias; raw options are TfLiteTransposeConvParams."""
     padding, stride_w, stride_h = struct.unpack('<iii', op.CustomOptionsAsNumpy().tobytes()[:12])
     if padding not in _C_PADDING:
         raise ConversionError(f'Convolution2DTransposeBias: padding {padding} is not SAME or VALID')
@@ -292,7 +292,7 @@ def _value_info(conv: _Converter, index: int, name: str) -> onnx.ValueInfoProto:
 
 
 def convert(tflite_model: bytes, graph_name: str = 'tflite') -> onnx.ModelProto:
-    """The ONNX model (opset ``OPSET``, NCHW inputs and outputs) computing the same as ``tflite_model``."""
+    """Build the ONNX model (opset ``OPSET``, NCHW inputs and outputs) computing the same as ``tflite_model``."""
     model = tflite.Model.GetRootAsModel(tflite_model, 0)
     conv = _Converter(model)
     inputs = [int(i) for i in conv.graph.InputsAsNumpy()]

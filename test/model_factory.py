@@ -18,14 +18,14 @@ _ELEM = {np.float32: TensorProto.FLOAT, np.float16: TensorProto.FLOAT16}
 
 
 def expected_labels(rgb: np.ndarray) -> np.ndarray:
-    """The colour model's answer for an (H, W, 3) uint8 RGB picture: index of the largest channel."""
+    """Return the colour model's answer for an (H, W, 3) uint8 RGB picture: index of the largest channel."""
     return np.argmax(rgb, axis=-1).astype(np.uint8)
 
 
 def colour_model(layout: str = 'NCHW', output: str = 'logits', dtype=np.float32,
                  size: tuple[int, int] | None = None, metadata: bool = True, out_layout: str | None = None,
                  scale: int = 1) -> bytes:
-    """Serialized model: ``output`` in logits | probabilities | sigmoid | labels; ``size`` None = dynamic.
+    """Build a serialized model: ``output`` in logits | probabilities | sigmoid | labels; ``size`` None = dynamic.
 
     ``scale`` > 1 makes the output that many times smaller than the input (a strided model).
     """
@@ -91,7 +91,7 @@ def save(tmp_path, name: str = 'colour.onnx', **kwargs) -> str:
 
 
 def random_blocks(height: int, width: int, block: int, seed: int = 0) -> np.ndarray:
-    """An RGB picture of ``block``-sized squares of random colours with a clear dominant channel."""
+    """Make an RGB picture of ``block``-sized squares of random colours with a clear dominant channel."""
     rng = np.random.default_rng(seed)
     rows, cols = -(-height // block), -(-width // block)
     dominant = rng.integers(0, 3, (rows, cols))

@@ -16,12 +16,14 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from seg_node.image_codec import decode_image, encode_pixels, fill_image
+from seg_node.pipeline import OUTPUT_NAMES
+from seg_node.publishing import output_topic
 
-OUTPUTS = ('mask', 'color_mask', 'overlay', 'confidence')
+OUTPUTS = OUTPUT_NAMES
 
 
 def write_params(tmp_path: Path, **values) -> Path:
-    """A ROS 2 params file for the node."""
+    """Write a ROS 2 params file for the node."""
     path = tmp_path / 'params.yaml'
     path.write_text(yaml.safe_dump({'seg_node': {'ros__parameters': values}}))
     return path
@@ -43,7 +45,7 @@ class NodeProcess:
         return self.log_path.read_text()
 
     def wait_exit(self, timeout: float = 30.0) -> int:
-        """The exit code."""
+        """Wait for the exit code."""
         return self.proc.wait(timeout=timeout)
 
     def stop(self, sig: int = signal.SIGINT) -> int:
@@ -70,7 +72,7 @@ class Peer:
                                                     f'{camera}/compressed' if compressed else camera, qos)
         self.received: dict[str, list[Image]] = {name: [] for name in topics}
         for name in topics:
-            self.node.create_subscription(Image, f'segmentation/{name}',
+            self.node.create_subscription(Image, output_topic(name),
                                           lambda m, name=name: self.received[name].append(m), 10)
         self.diagnostics: list[DiagnosticArray] = []
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self.diagnostics.append, 10)
@@ -90,7 +92,7 @@ class Peer:
             if process.proc.poll() is not None:
                 raise AssertionError(f'seg_node exited early:\n{process.log()}')
             return (self.publisher.get_subscription_count() > 0
-                    and all(self.node.count_publishers(f'/segmentation/{n}') > 0 for n in self.received))
+                    and all(self.node.count_publishers(f'/{output_topic(n)}') > 0 for n in self.received))
         assert self.spin_until(ready, timeout), f'seg_node never connected:\n{process.log()}'
         self.spin_until(lambda: False, 0.5)  # let the endpoint matching settle both ways
 
@@ -123,13 +125,13 @@ class Peer:
 
 
 def image_msg(rgb: np.ndarray, encoding: str = 'rgb8') -> Image:
-    """A sensor_msgs/Image of an RGB picture in ``encoding``."""
+    """Build a sensor_msgs/Image of an RGB picture in ``encoding``."""
     msg = Image()
     fill_image(msg, encode_pixels(rgb, encoding), encoding)
     return msg
 
 
 def pixels_of(msg: Image) -> np.ndarray:
-    """An output image's pixels: (H, W) for mono, (H, W, 3) for colour."""
+    """Return an output image's pixels: (H, W) for mono, (H, W, 3) for colour."""
     return decode_image(msg).pixels if msg.encoding in ('rgb8', 'bgr8') else np.frombuffer(
         msg.data, np.uint8 if msg.encoding == 'mono8' else np.uint16).reshape(msg.height, msg.width)

@@ -11,6 +11,7 @@ from seg_node.postprocessing import Postprocessor, blend
 from seg_node.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Geometry, Preprocessor
 
 MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
+SETTINGS = FrameSettings.defaults()
 
 
 @pytest.mark.parametrize('layout', ['NCHW', 'NHWC'])
@@ -52,7 +53,7 @@ def test_node_matches_the_reference_pipeline_at_model_resolution(tmp_path):
     engine = InferenceEngine(mf.save(tmp_path, size=(48, 64)), ['cpu'])
     values = model_defaults(engine.spec, engine.metadata)
     rgb = np.random.default_rng(4).integers(0, 256, (48, 64, 3), np.uint8)
-    node = SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), Outputs(mask=True), FrameSettings.defaults())
+    node = SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), Outputs(mask=True), SETTINGS)
     labels, _, _ = reference_pipeline(rgb, engine.session, 'image', (48, 64), values['mean'], values['std'],
                                       np.reshape(values['palette'], (-1, 3)), 0.5)
     np.testing.assert_array_equal(node.labels, labels)
@@ -63,7 +64,7 @@ def test_low_resolution_argmax_costs_only_boundary_pixels(tmp_path):
     engine = InferenceEngine(mf.save(tmp_path, size=(60, 80)), ['cpu'])
     values = model_defaults(engine.spec, engine.metadata)
     rgb = mf.random_blocks(480, 640, 24, seed=5)
-    node = SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), Outputs(mask=True), FrameSettings.defaults())
+    node = SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), Outputs(mask=True), SETTINGS)
     labels, _, _ = reference_pipeline(rgb, engine.session, 'image', (60, 80), values['mean'], values['std'],
                                       np.reshape(values['palette'], (-1, 3)), 0.5)
     agreement = (node.labels == labels).mean()

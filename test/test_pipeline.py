@@ -184,7 +184,7 @@ def test_provider_chain_keeps_what_the_build_has_and_ends_on_cpu(tmp_path):
 
 
 def test_a_class_axis_the_model_does_not_declare_is_found_by_a_trial_run(tmp_path):
-    """torch's ONNX export leaves the class axis symbolic after a Resize: the node runs the model once to see it."""
+    """ONNX export by torch leaves the class axis symbolic after a Resize: the node runs the model once to see it."""
     model = onnx.load_from_string(mf.colour_model())
     dims = model.graph.output[0].type.tensor_type.shape.dim
     dims[1].dim_param = 'Resizelogits_dim_1'

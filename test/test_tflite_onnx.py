@@ -1,5 +1,8 @@
-"""segtool.tflite_onnx, op by op: tiny TFLite flatbuffers built here, converted, run with onnxruntime and
-compared with numpy implementations of TFLite's kernels; then the shipped model against MediaPipe's runtime."""
+"""segtool.tflite_onnx, op by op, then the shipped model against MediaPipe's runtime.
+
+Each op: tiny TFLite flatbuffers built here, converted, run with onnxruntime and compared with numpy
+implementations of TFLite's kernels.
+"""
 from __future__ import annotations
 
 import os
@@ -145,7 +148,10 @@ def run(model: TinyModel, outputs: list[int], *inputs: np.ndarray) -> np.ndarray
 
 # numpy references, NHWC, following TFLite's reference kernels
 def tf_same_pads(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
-    """TensorFlow's documented SAME rule: out = ceil(in / stride), the odd padded pixel goes at the end."""
+    """Return the pads (before, after) of TensorFlow's documented SAME rule.
+
+    out = ceil(in / stride), the odd padded pixel goes at the end.
+    """
     total = max((-(-size // stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
     return total // 2, total - total // 2
 
@@ -185,7 +191,7 @@ def ref_average_pool(x, kernel, stride, padding):
 
 
 def ref_resize_bilinear(x, size, align_corners=False, half_pixel_centers=False):
-    """TFLite's RESIZE_BILINEAR (reference kernel's coordinate rules)."""
+    """Resize as TFLite's RESIZE_BILINEAR does (reference kernel's coordinate rules)."""
     def axis(out_size, in_size):
         if align_corners and out_size > 1:
             pos = np.arange(out_size) * ((in_size - 1) / (out_size - 1))
@@ -205,7 +211,7 @@ def ref_resize_bilinear(x, size, align_corners=False, half_pixel_centers=False):
 
 
 def ref_transpose_conv_bias(x, w, b, stride, same: bool):
-    """MediaPipe's Convolution2DTransposeBias: scatter each input pixel through the OHWI kernel, crop, add bias."""
+    """Run MediaPipe's Convolution2DTransposeBias: scatter each input pixel through the OHWI kernel, crop, add bias."""
     _, h, wd, _ = x.shape
     _, kh, kw, _ = w.shape
     crop = [max(0, k - (s - 1) % st - 1) if same else 0 for s, k, st in ((h, kh, stride[0]), (wd, kw, stride[1]))]

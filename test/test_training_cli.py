@@ -85,7 +85,7 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
 
 
 def _folder_dataset(root: Path, classes: int) -> None:
-    """A tiny ``folder`` layout: random 32 x 48 images and masks of ``classes`` classes, train and val."""
+    """Write a tiny ``folder`` layout: random 32 x 48 images and masks of ``classes`` classes, train and val."""
     import cv2
     import numpy as np
     rng = np.random.default_rng(0)

@@ -97,9 +97,12 @@ def test_fastscnn_full_resolution_refinement_starts_as_a_no_op():
 
 
 def test_fastscnn_channels_last_training_changes_speed_not_results():
-    """The layout the trainer picks for Fast-SCNN's speed computes the same outputs and gradients as the default
-    one: exactly up to float rounding with fixed batch-norm statistics; in training mode, batch statistics summed
-    in another order amplify the rounding in the gradients, so there only the outputs are compared."""
+    """Check that the layout the trainer picks for Fast-SCNN's speed computes what the default one does.
+
+    The same outputs and gradients, exactly up to float rounding with fixed batch-norm statistics; in training mode,
+    batch statistics summed in another order amplify the rounding in the gradients, so there only the outputs are
+    compared.
+    """
     assert memory_format('fastscnn') == torch.channels_last
     assert all(memory_format(name) == torch.contiguous_format for name in MODELS if name != 'fastscnn')
     torch.manual_seed(0)

@@ -28,7 +28,7 @@ def rss_mb(pid: int) -> float:
 
 
 def stamp_key(message) -> int:
-    """A frame's identity: its header stamp in nanoseconds."""
+    """Return a frame's identity: its header stamp in nanoseconds."""
     return message.header.stamp.sec * 10**9 + message.header.stamp.nanosec
 
 
@@ -93,7 +93,7 @@ class DdsProbe:
         return arrivals[key] - sent if key in arrivals else None
 
     def open_loop(self, name: str, message, rate: float, seconds: float) -> tuple[list[float], float, int]:
-        """A camera at ``rate`` Hz into ``name``: (latencies, output fps, frames sent)."""
+        """Feed ``name`` like a camera at ``rate`` Hz; return (latencies, output fps, frames sent)."""
         arrivals = self.arrivals[name]
         arrivals.clear()
         sent_at = {}

@@ -46,7 +46,10 @@ def plot(results: dict, out: Path) -> None:
 
 
 def summarize(results: dict) -> dict:
-    """The ratios the quality bar is stated in; the cross-process ones use the bare runs that took turns with them."""
+    """Compute the ratios the quality bar is stated in.
+
+    The cross-process ones use the bare runs that took turns with them.
+    """
     inproc, dds = results['in_process'], results.get('dds', {})
     summary = {}
     for key in inproc:
@@ -68,7 +71,7 @@ def summarize(results: dict) -> dict:
 
 
 def report(results: dict) -> str:
-    """A plain-text table of every row."""
+    """Format a plain-text table of every row."""
     lines = [f"model {results['model']}  ({results['in_process']['model_spec']}, {results['in_process']['provider']}, "
              f"{results['cpu']}, {results['frames']} frames per row)"]
 

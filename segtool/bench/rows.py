@@ -1,5 +1,7 @@
-"""The rows of ``segtool bench`` (what each measures: ``segtool bench --help``), taking turns so that drift in the
-machine's speed moves them alike."""
+"""The rows of ``segtool bench``, taking turns so that drift in the machine's speed moves them alike.
+
+What each row measures: ``segtool bench --help``.
+"""
 from __future__ import annotations
 
 import os
@@ -16,7 +18,8 @@ from sensor_msgs.msg import Image
 from seg_node.frame_path import process_frame
 from seg_node.image_codec import Frame, decode_image, encode_pixels, fill_image
 from seg_node.inference import InferenceEngine
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.publishing import output_topic
 from segtool.bench import SIZES
 from segtool.bench.probe import DdsProbe, cpu_seconds, start_process, stop_process, usage
 
@@ -45,8 +48,9 @@ def timed(function, repeats: int, warmup: int = 5) -> list[float]:
 
 
 def take_turns(steps: dict, repeats: int, block: int, block_warmup: int) -> dict[str, list]:
-    """What ``repeats`` calls of each ``step(call_number)`` returned, the steps taking turns so that drift in the
-    machine's speed during the run moves every row alike.
+    """Collect what ``repeats`` calls of each ``step(call_number)`` returned, the steps taking turns.
+
+    Taking turns makes drift in the machine's speed during the run move every row alike.
 
     After WARMUP_CALLS untimed calls each, the steps run in blocks of ``block`` calls, the order rotating from block
     to block; the first ``block_warmup`` calls of each block are left out.
@@ -70,7 +74,7 @@ def take_turns(steps: dict, repeats: int, block: int, block_warmup: int) -> dict
 
 
 def reference_pipeline(rgb: np.ndarray, session, input_name: str, input_hw, mean, std, palette, alpha: float):
-    """What a user would otherwise write: numpy everywhere, logits upsampled to camera size, numpy argmax."""
+    """Run what a user would otherwise write: numpy everywhere, logits upsampled to camera size, numpy argmax."""
     small = cv2.resize(rgb, (input_hw[1], input_hw[0]))
     tensor = ((small / 255.0 - np.asarray(mean)) / np.asarray(std)).transpose(2, 0, 1)[None].astype(np.float32)
     logits = session.run(None, {input_name: tensor})[0][0]
@@ -126,7 +130,7 @@ def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path)
     pipeline = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
     node_args = ['-m', 'seg_node.node', '--ros-args', '-p', f'model_path:={model}', '-p', 'providers:=[cpu]',
                  '-p', 'publish_confidence:=true']
-    extra_outputs = tuple(f'segmentation/{t}' for t in ('color_mask', 'overlay', 'confidence'))
+    extra_outputs = tuple(output_topic(name) for name in OUTPUT_NAMES if name != 'mask')
     rclpy.init()
     rows = {}
     try:
@@ -136,7 +140,7 @@ def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path)
             tensor = pipeline.preprocess(Frame(rgb, bgr=False), pipeline.geometry(rgb.shape[:2]))
             probe = DdsProbe()
             probe.target('relay', 'relay/image', 'relay/mask')
-            probe.target('node', 'image', 'segmentation/mask')
+            probe.target('node', 'image', output_topic('mask'))
             processes = {'relay': start_process(['-m', 'segtool.bench.relay'], out / f'relay_{size}.log'),
                          'node': start_process(node_args, out / f'node_{size}.log')}
             try:

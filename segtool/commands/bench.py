@@ -36,7 +36,7 @@ def add_parser(subparsers) -> None:
 
 
 def default_model() -> str:
-    """The model config/seg_node.yaml names, resolved like the node does."""
+    """Return the model config/seg_node.yaml names, resolved like the node does."""
     import yaml
 
     from seg_node.package_files import config_file, resolve_model_path

@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import Image
 
+    from seg_node.publishing import output_topic
     from segtool.dds import loopback
 
     loopback()
@@ -58,14 +59,14 @@ def run(args: argparse.Namespace) -> int:
     def on_mask(msg: Image) -> None:
         masks.append((time.time(), msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9))
 
-    observer.create_subscription(Image, 'segmentation/mask', on_mask, 10)
-    observer.create_subscription(Image, 'segmentation/overlay', overlays.append, 10)
+    observer.create_subscription(Image, output_topic('mask'), on_mask, 10)
+    observer.create_subscription(Image, output_topic('overlay'), overlays.append, 10)
     observer.create_subscription(DiagnosticArray, '/diagnostics', diagnostics.append, 10)
     node = start('seg_node.node', out / 'seg_node.log', '--params-file', args.params)
     camera = None
     try:
         deadline = time.monotonic() + 60
-        while observer.count_publishers('/segmentation/mask') == 0:
+        while observer.count_publishers(f"/{output_topic('mask')}") == 0:
             if node.poll() is not None or time.monotonic() > deadline:
                 print((out / 'seg_node.log').read_text(), file=sys.stderr)
                 print('demo: seg_node did not start (log above)', file=sys.stderr)

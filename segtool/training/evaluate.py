@@ -73,7 +73,7 @@ class RowPrior:
 
 def evaluate(predictor, dataset, size: tuple[int, int], batch_size: int = 8, ignore_index: int = 255,
              progress: bool = True) -> ConfusionMatrix:
-    """The confusion matrix of ``predictor`` over ``dataset``, both resized to ``size`` (masks nearest)."""
+    """Compute the confusion matrix of ``predictor`` over ``dataset``, both resized to ``size`` (masks nearest)."""
     meta = predictor.meta
     if list(dataset.class_names) != list(meta['class_names']):
         raise ValueError(f'dataset classes {dataset.class_names} differ from the model\'s {meta["class_names"]}')
@@ -87,8 +87,10 @@ def evaluate(predictor, dataset, size: tuple[int, int], batch_size: int = 8, ign
 
 
 def example_grid(predictor, dataset, size: tuple[int, int], count: int, path: Path) -> None:
-    """Write a PNG with one row per example: the image, its true labels and the prediction, in class colours
-    (ignored pixels black)."""
+    """Write a PNG with one row per example: the image, its true labels and the prediction.
+
+    Labels are drawn in class colours (ignored pixels black).
+    """
     import cv2
     meta = predictor.meta
     colours = np.zeros((256, 3), np.uint8)

@@ -18,7 +18,7 @@ class ParityError(RuntimeError):
 
 
 def metadata_from_checkpoint(checkpoint: dict) -> ModelMetadata:
-    """The ONNX metadata of a trained model: its classes, palette, normalisation, input size, logits output."""
+    """Build the ONNX metadata of a trained model: its classes, palette, normalisation, input size, logits output."""
     meta = checkpoint['meta']
     return ModelMetadata(
         class_names=tuple(meta['class_names']), palette=tuple(tuple(int(v) for v in c) for c in meta['palette']),
@@ -28,9 +28,11 @@ def metadata_from_checkpoint(checkpoint: dict) -> ModelMetadata:
 
 def export_onnx(checkpoint_path: Path, onnx_path: Path, opset: int = 17, dynamic: bool = True,
                 tolerance: float = 1e-3, seed: int = 0) -> dict:
-    """Export, write metadata, then compare ONNX Runtime with torch on random inputs at the training size (and,
-    when dynamic, two other sizes). Returns the sizes and max abs differences; raises ParityError above
-    ``tolerance``."""
+    """Export, write metadata, then compare ONNX Runtime with torch on random inputs at the training size.
+
+    When ``dynamic``, two other sizes are compared too. Returns the sizes and max abs differences; raises
+    ParityError above ``tolerance``.
+    """
     checkpoint = load_checkpoint(checkpoint_path)
     model = model_from_checkpoint(checkpoint)
     h, w = checkpoint['meta']['input_size']

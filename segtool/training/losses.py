@@ -48,6 +48,6 @@ class CEDiceLoss(nn.Module):
 
 
 def build_loss(name: str, ignore_index: int = IGNORE_INDEX, class_weights: list[float] | None = None) -> nn.Module:
-    """The loss ``name`` (one of ``registry.LOSSES``) for logits (N, C, H, W) and int64 targets (N, H, W)."""
+    """Build the loss ``name`` (one of ``registry.LOSSES``) for logits (N, C, H, W) and int64 targets (N, H, W)."""
     weight = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
     return resolve(LOSSES, name)(weight=weight, ignore_index=ignore_index)

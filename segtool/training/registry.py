@@ -23,7 +23,7 @@ LOSSES = {
 
 
 def resolve(table: dict[str, str], name: str) -> type:
-    """The class registered as ``name`` in ``table`` (MODELS or LOSSES); ValueError naming the choices."""
+    """Import the class registered as ``name`` in ``table`` (MODELS or LOSSES); ValueError naming the choices."""
     if name not in table:
         kind = 'model' if table is MODELS else 'loss'
         raise ValueError(f'unknown {kind} {name!r}; choose from {", ".join(table)}')

@@ -1,6 +1,8 @@
-"""The training loop: Adam with polynomial learning-rate decay (over the epochs, or over the time budget if that
-ends first), validation mIoU every epoch, best and last checkpoints, exact resume, and torch.distributed data
-parallel when launched under ``torchrun``."""
+"""The training loop: Adam with polynomial learning-rate decay and validation mIoU every epoch.
+
+The learning rate decays over the epochs, or over the time budget if that ends first. The loop keeps best and
+last checkpoints, resumes exactly, and runs torch.distributed data parallel when launched under ``torchrun``.
+"""
 from __future__ import annotations
 
 import json
@@ -36,8 +38,10 @@ def _collate(batch: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, 
 
 
 def _progress(step: int, total_steps: int, seconds: float, max_minutes: float) -> float:
-    """Fraction of the run done, by steps or, under a time budget, by time if that is further: the learning
-    rate anneals to zero at whichever end comes first."""
+    """Return the fraction of the run done, by steps or, under a time budget, by time if that is further.
+
+    The learning rate anneals to zero at whichever end comes first.
+    """
     done = step / total_steps
     if max_minutes:
         done = max(done, seconds / (max_minutes * 60))
@@ -46,7 +50,7 @@ def _progress(step: int, total_steps: int, seconds: float, max_minutes: float) -
 
 def evaluate_model(model: torch.nn.Module, loader, num_classes: int, ignore_index: int,
                    device: torch.device, progress: bool = True) -> ConfusionMatrix:
-    """The confusion matrix of ``model``'s argmax predictions over ``loader``."""
+    """Compute the confusion matrix of ``model``'s argmax predictions over ``loader``."""
     model.eval()
     cm = ConfusionMatrix(num_classes, ignore_index)
     with torch.no_grad():

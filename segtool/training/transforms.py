@@ -19,7 +19,7 @@ class Transform:
     flip: float = 0.0
 
     def image(self, image: np.ndarray) -> np.ndarray:
-        """An RGB uint8 image as the network's normalised float32 (3, H, W) input."""
+        """Turn an RGB uint8 image into the network's normalised float32 (3, H, W) input."""
         h, w = self.size
         if image.shape[:2] != (h, w):
             image = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -29,7 +29,7 @@ class Transform:
 
     def __call__(self, image: np.ndarray, mask: np.ndarray,
                  rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The network input and the int64 (H, W) target; ``rng`` drives the random flip."""
+        """Return the network input and the int64 (H, W) target; ``rng`` drives the random flip."""
         h, w = self.size
         if mask.shape[:2] != (h, w):
             mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -12,10 +12,10 @@ CHANNELS_LAST = {'fastscnn'}
 
 
 def build_model(name: str, num_classes: int) -> nn.Module:
-    """A fresh network ``name`` (one of ``registry.MODELS``) with ``num_classes`` output channels."""
+    """Build a fresh network ``name`` (one of ``registry.MODELS``) with ``num_classes`` output channels."""
     return resolve(MODELS, name)(num_classes)
 
 
 def memory_format(name: str) -> torch.memory_format:
-    """The memory layout network ``name`` trains fastest in on a CPU."""
+    """Return the memory layout network ``name`` trains fastest in on a CPU."""
     return torch.channels_last if name in CHANNELS_LAST else torch.contiguous_format

@@ -1,6 +1,8 @@
-"""DeepLabv3+: a residual encoder whose last stage is atrous (output stride 16), atrous spatial pyramid pooling
-with parallel dilated branches and image pooling, and the v3+ decoder that fuses stride-4 low-level features
-(Chen et al., 2018)."""
+"""DeepLabv3+ (Chen et al., 2018): an atrous residual encoder, atrous spatial pyramid pooling and the v3+ decoder.
+
+The encoder's last stage is atrous (output stride 16), the pyramid pooling has parallel dilated branches and image
+pooling, and the decoder fuses stride-4 low-level features.
+"""
 from __future__ import annotations
 
 import torch
@@ -40,8 +42,10 @@ class ASPP(nn.Module):
 
 
 class DeepLabV3Plus(nn.Module):
-    """DeepLabv3+ on a slim residual encoder; ASPP ``rates`` suit stride-16 features of ~15 x 20 (240 x 320
-    input): the paper's (6, 12, 18) assume 33 x 33."""
+    """DeepLabv3+ on a slim residual encoder, with ASPP ``rates`` for small inputs.
+
+    The ``rates`` suit stride-16 features of ~15 x 20 (240 x 320 input): the paper's (6, 12, 18) assume 33 x 33.
+    """
 
     def __init__(self, num_classes: int, widths: tuple[int, ...] = (32, 48, 96, 160, 256),
                  rates: tuple[int, ...] = (3, 6, 9)) -> None:

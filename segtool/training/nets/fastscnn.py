@@ -1,10 +1,12 @@
-"""Fast-SCNN, the real-time network (Poudel et al., 2019): a shared learning-to-downsample path (stride 8), a
-global feature extractor of inverted residuals (stride 32) with global-pooling context, a feature fusion module and
-a light classifier. Two departures for CPU export and thin objects: the pyramid pooling keeps only the global bin
-(fixed-bin adaptive pooling does not export with dynamic input sizes), and the classifier output is refined at
-strides 4 and 2 with the learning-to-downsample features, then at full resolution with the image's own edges: a
-residual correction of the upsampled logits whose last layer starts at zero, so it begins as a no-op (and a
-checkpoint without it fine-tunes from where it was)."""
+"""Fast-SCNN, the real-time network (Poudel et al., 2019), with two departures for CPU export and thin objects.
+
+A shared learning-to-downsample path (stride 8), a global feature extractor of inverted residuals (stride 32) with
+global-pooling context, a feature fusion module and a light classifier. The departures: the pyramid pooling keeps
+only the global bin (fixed-bin adaptive pooling does not export with dynamic input sizes), and the classifier output
+is refined at strides 4 and 2 with the learning-to-downsample features, then at full resolution with the image's
+own edges: a residual correction of the upsampled logits whose last layer starts at zero, so it begins as a no-op
+(and a checkpoint without it fine-tunes from where it was).
+"""
 from __future__ import annotations
 
 import torch

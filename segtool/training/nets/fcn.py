@@ -1,5 +1,7 @@
-"""FCN-8s: a VGG-style encoder, the classifier as 1 x 1 convolutions, transposed-convolution upsampling and
-skip connections that fuse the class scores of the stride-32, -16 and -8 features (Long et al., 2015)."""
+"""FCN-8s (Long et al., 2015): a VGG-style encoder with the classifier as 1 x 1 convolutions.
+
+Transposed-convolution upsampling and skip connections fuse the class scores of the stride-32, -16 and -8 features.
+"""
 from __future__ import annotations
 
 import torch
@@ -15,7 +17,7 @@ def _stage(cin: int, cout: int, convs: int) -> nn.Sequential:
 
 
 def _upsampler(classes: int, factor: int) -> nn.ConvTranspose2d:
-    """A learnable transposed convolution upsampling by ``factor``, initialised as bilinear interpolation."""
+    """Build a learnable transposed convolution upsampling by ``factor``, initialised as bilinear interpolation."""
     k = 2 * factor
     up = nn.ConvTranspose2d(classes, classes, k, factor, factor // 2, bias=False)
     centre = (k - 1) / 2

@@ -1,5 +1,7 @@
-"""U-Net: a symmetric encoder-decoder whose decoder concatenates the encoder features of the same scale
-(Ronneberger et al., 2015), with batch norm and transposed-convolution upsampling."""
+"""U-Net (Ronneberger et al., 2015), with batch norm and transposed-convolution upsampling.
+
+A symmetric encoder-decoder whose decoder concatenates the encoder features of the same scale.
+"""
 from __future__ import annotations
 
 import torch
