@@ -6,7 +6,7 @@ from setuptools import find_packages, setup
 PACKAGE = 'seg_node'
 ROS_WHEELS = [
     'ros-rclpy', 'ros-sensor-msgs', 'ros-std-msgs', 'ros-diagnostic-msgs', 'ros-rcl-interfaces',
-    'ros-ament-index-python', 'ros-rmw-fastrtps-cpp',
+    'ros-ament-index-python', 'ros-rmw-fastrtps-cpp', 'ros-lifecycle-msgs', 'ros-rcl-lifecycle',
 ]
 
 setup(
@@ -40,6 +40,7 @@ setup(
     entry_points={
         'console_scripts': [
             'seg_node = seg_node.node:main',
+            'seg_lifecycle_node = seg_node.lifecycle_node:main',
             'seg_camera = segtool.demo_camera:main',
             'segtool = segtool.cli:main',
         ],

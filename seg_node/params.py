@@ -6,6 +6,7 @@ Parameters whose default is :data:`FROM_MODEL` take the ONNX file's own metadata
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from seg_node.inference import PROVIDERS
 from seg_node.preprocessing import RESIZE_MODES
 
 DEFAULT_MODEL = 'road_fastscnn.onnx'
+_CAMERA_NAME = re.compile(r'/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*')
 FROM_MODEL = None
 
 
@@ -60,8 +62,12 @@ PARAMS: tuple[Param, ...] = (
           '(aspect kept, padding undone exactly so the mask aligns with the camera).', choices=RESIZE_MODES),
     Param('input_transport', 'raw', "raw: subscribe 'image' (sensor_msgs/Image); compressed: subscribe "
           "'image/compressed' (sensor_msgs/CompressedImage, jpeg or png).", choices=('raw', 'compressed')),
-    Param('qos_reliability', 'best_effort', 'Reliability of the image subscription. Camera drivers publish best '
-          'effort; a reliable subscription does not match them.', choices=('best_effort', 'reliable')),
+    Param('qos_reliability', 'auto', 'Reliability of the image subscription. auto: reliable when every publisher '
+          'of the topic offers reliable (most camera drivers do), else best effort; decided again as publishers '
+          'come and go. best_effort, reliable: fixed.', choices=('auto', 'best_effort', 'reliable')),
+    Param('cameras', [], "Camera namespaces served with one model session: camera NAME subscribes 'NAME/image' "
+          "(or 'NAME/image/compressed') and publishes 'NAME/segmentation/*'. Empty: one camera, 'image' in the "
+          "node's namespace.", example=['front']),
     Param('qos_depth', 2, 'History depth of the image subscription and of the publishers.', low=1, high=100),
     Param('publish_mask', True, "Publish 'segmentation/mask' (mono8 class ids, mono16 above 256 classes).",
           dynamic=True),
@@ -113,6 +119,8 @@ def _check_shape(name: str, value: Any) -> None:
         problem = 'needs values > 0'
     elif name == 'input_size' and (len(value) != 2 or (0 in value and value != [0, 0])):
         problem = 'needs [height, width], both > 0, or [0, 0]'
+    elif name == 'cameras' and (len(set(value)) != len(value) or not all(map(_CAMERA_NAME.fullmatch, value))):
+        problem = 'needs distinct namespaces of letters, digits, _ and / (not starting with a digit)'
     if problem:
         raise ParamError(f"parameter '{name}': {value!r} {problem}")
 

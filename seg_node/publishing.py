@@ -55,11 +55,15 @@ def label_info_message(class_names: list[str], stamp, threshold: float = 0.5):
     return msg
 
 
-def diagnostics_message(stamp, name: str, hardware_id: str, level: bytes, message: str,
-                        values: dict[str, str]) -> DiagnosticArray:
-    """Build a DiagnosticArray with one status (``level``: DiagnosticStatus.OK, WARN, ...)."""
-    status = DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
-                              values=[KeyValue(key=k, value=v) for k, v in values.items()])
-    array = DiagnosticArray(status=[status])
+def diagnostics_status(name: str, hardware_id: str, level: bytes, message: str,
+                       values: dict[str, str]) -> DiagnosticStatus:
+    """Build one DiagnosticStatus (``level``: DiagnosticStatus.OK, WARN, ERROR) with ``values`` as key/value pairs."""
+    return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
+                            values=[KeyValue(key=k, value=v) for k, v in values.items()])
+
+
+def diagnostics_array(stamp, statuses: list[DiagnosticStatus]) -> DiagnosticArray:
+    """Bundle ``statuses`` into the DiagnosticArray published on /diagnostics."""
+    array = DiagnosticArray(status=statuses)
     array.header.stamp = stamp
     return array

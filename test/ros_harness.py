@@ -32,9 +32,9 @@ def write_params(tmp_path: Path, **values) -> Path:
 class NodeProcess:
     """``seg_node`` as a subprocess; output goes to a log file the test can read."""
 
-    def __init__(self, tmp_path: Path, params: Path | None = None, *extra: str) -> None:
+    def __init__(self, tmp_path: Path, params: Path | None = None, *extra: str, module: str = 'seg_node.node') -> None:
         self.log_path = tmp_path / 'seg_node.log'
-        args = [sys.executable, '-m', 'seg_node.node', '--ros-args']
+        args = [sys.executable, '-m', module, '--ros-args']
         if params:
             args += ['--params-file', str(params)]
         self._log = open(self.log_path, 'w')

@@ -30,8 +30,13 @@ OUTSIDE = {
 }
 #: (from, to, what travels[, style]): the way of a frame through the node, and how models and figures are made.
 FLOW = (
-    ('camera', 'seg_node.node', 'image'),
-    ('seg_node.node', 'seg_node.frame_path', 'newest frame,\nparameter snapshot'),
+    ('camera', 'seg_node.camera', 'image'),
+    ('seg_node.input_qos', 'seg_node.camera', 'reliability'),
+    ('seg_node.camera', 'seg_node.mailbox', 'newest frame'),
+    ('seg_node.mailbox', 'seg_node.segmenter', 'worker takes'),
+    ('seg_node.node', 'seg_node.segmenter', 'configure, activate', 'dashed'),
+    ('seg_node.lifecycle_node', 'seg_node.segmenter', 'transitions', 'dashed'),
+    ('seg_node.segmenter', 'seg_node.frame_path', 'parameter snapshot'),
     ('seg_node.frame_path', 'seg_node.image_codec', 'message'),
     ('seg_node.image_codec', 'seg_node.preprocessing', 'Frame'),
     ('seg_node.preprocessing', 'seg_node.inference', 'input tensor'),
@@ -39,9 +44,9 @@ FLOW = (
     ('seg_node.postprocessing', 'seg_node.publishing', 'labels, colours'),
     ('seg_node.publishing', 'outputs', 'camera header'),
     ('seg_node.frame_path', 'seg_node.pipeline', 'runs', 'dashed'),
-    ('seg_node.node', 'seg_node.diagnostics', 'timings, drops'),
+    ('seg_node.segmenter', 'seg_node.diagnostics', 'timings, drops'),
     ('seg_node.diagnostics', 'diagnostic_topic', '1 Hz'),
-    ('seg_node.params', 'seg_node.node', 'declared once'),
+    ('seg_node.params', 'seg_node.segmenter', 'declared once'),
     ('model_file', 'seg_node.inference', 'ONNX Runtime session'),
     ('model_file', 'seg_node.model_metadata', 'classes, palette,\nnormalisation'),
     ('seg_node.label_sets', 'segtool.datasets', 'names, colours'),
@@ -51,7 +56,7 @@ FLOW = (
     ('segtool.importers', 'model_file', 'segtool import'),
     ('segtool.tflite_onnx', 'segtool.importers', 'TFLite -> ONNX'),
     ('segtool.bench', 'seg_node.frame_path', 'times the code\nthat ships', 'dashed'),
-    ('segtool.bench', 'seg_node.node', 'frames over DDS', 'dashed'),
+    ('segtool.bench', 'camera', 'frames over DDS', 'dashed'),
     ('segtool.demo_camera', 'camera', 'seg_camera'),
     ('segtool.cli', 'segtool.commands', 'one module\nper subcommand'),
 )
