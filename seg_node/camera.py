@@ -71,9 +71,9 @@ class Camera:
             self.node.destroy_subscription(self._subscription)
             self._subscription = None
 
-    def subscribed(self) -> bool:
-        """Tell whether anyone subscribes to one of the outputs."""
-        return any(p.get_subscription_count() > 0 for p in self.outputs.values())
+    def subscribers(self) -> list[str]:
+        """Return the outputs someone subscribes to."""
+        return [name for name, publisher in self.outputs.items() if publisher.get_subscription_count() > 0]
 
     def wanted(self, values: Mapping) -> Outputs:
         """Return the outputs to compute: those enabled by ``publish_<name>`` that someone subscribes to."""

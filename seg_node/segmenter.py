@@ -215,7 +215,8 @@ class Segmenter:
             values['execution provider'] = self.engine.provider
             if camera.qos is not None:
                 values['input QoS'] = f'{camera.qos.name} ({camera.qos.reason})'
-            health = camera.stats.assess(period, camera.subscribed(), camera.topic)
+            values['outputs subscribed'] = ', '.join(camera.subscribers()) or 'none'
+            health = camera.stats.assess(period, bool(camera.subscribers()), camera.topic)
             if not self.active:
                 health = Health(OK, 'inactive: not subscribed to the camera')
             elif not worker_alive:

@@ -83,6 +83,27 @@ def colour_model(layout: str = 'NCHW', output: str = 'logits', dtype=np.float32,
     return model.SerializeToString()
 
 
+def slow_model(channels: int = 48, layers: int = 6) -> bytes:
+    """Serialize a deliberately heavy model (3x3 convolutions of ``channels`` channels, dynamic size, 3 classes).
+
+    Its answer means nothing; it keeps a frame in flight long enough for a test to act during inference.
+    """
+    rng = np.random.default_rng(0)
+    nodes, inits, x, cin = [], [], 'image', 3
+    for layer in range(layers):
+        cout = 3 if layer == layers - 1 else channels
+        inits.append(numpy_helper.from_array(rng.normal(0, 0.1, (cout, cin, 3, 3)).astype(np.float32), f'w{layer}'))
+        nodes.append(helper.make_node('Conv', [x, f'w{layer}'], [f'y{layer}'], pads=[1, 1, 1, 1]))
+        x, cin = f'y{layer}', cout
+    nodes.append(helper.make_node('Identity', [x], ['output']))
+    shape = [1, 3, 'h', 'w']
+    graph = helper.make_graph(nodes, 'slow', [helper.make_tensor_value_info('image', TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info('output', TensorProto.FLOAT, shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
 def save(tmp_path, name: str = 'colour.onnx', **kwargs) -> str:
     """Write a colour model into tmp_path and return its path."""
     path = tmp_path / name

@@ -20,12 +20,14 @@ from seg_node.pipeline import OUTPUT_NAMES
 from seg_node.publishing import output_topic
 
 OUTPUTS = OUTPUT_NAMES
+#: The /diagnostics status of a node named seg_node in the root namespace with one unnamed camera.
+STATUS_NAME = '/seg_node: segmentation'
 
 
-def write_params(tmp_path: Path, **values) -> Path:
-    """Write a ROS 2 params file for the node."""
+def write_params(tmp_path: Path, node: str = 'seg_node', **values) -> Path:
+    """Write a ROS 2 params file for ``node`` (a node name, or ``/**`` for any node in any namespace)."""
     path = tmp_path / 'params.yaml'
-    path.write_text(yaml.safe_dump({'seg_node': {'ros__parameters': values}}))
+    path.write_text(yaml.safe_dump({node: {'ros__parameters': values}}))
     return path
 
 
@@ -119,9 +121,27 @@ class Peer:
             f'no {output} came back for stamp {stamp_sec}'
         return answered()
 
+    def statuses(self, name: str = STATUS_NAME) -> list:
+        """Return every DiagnosticStatus received under ``name`` (the node's status is named by its full name)."""
+        return [s for array in self.diagnostics for s in array.status if s.name == name]
+
+    def wait_status(self, condition, name: str = STATUS_NAME, timeout: float = 20.0):
+        """Spin until a status under ``name`` satisfies ``condition(status)``; return it (AssertionError if none)."""
+        def found():
+            return next((s for s in reversed(self.statuses(name)) if condition(s)), None)
+        self.spin_until(lambda: found() is not None, timeout)
+        messages = [f'{s.level!r} {s.message}' for s in self.statuses(name)[-5:]]
+        assert found() is not None, f'no matching status under {name!r}; the last ones: {messages}'
+        return found()
+
     def close(self) -> None:
         """Destroy the test node."""
         self.node.destroy_node()
+
+
+def values_of(status) -> dict[str, str]:
+    """Return a DiagnosticStatus's key/value pairs as a dict."""
+    return {kv.key: kv.value for kv in status.values}
 
 
 def image_msg(rgb: np.ndarray, encoding: str = 'rgb8') -> Image:
