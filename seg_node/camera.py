@@ -56,6 +56,7 @@ class Camera:
         offered = [info.qos_profile.reliability for info in self.node.get_publishers_info_by_topic(self.topic)]
         choice = choose(self._mode, offered)
         if self._subscription is not None and choice.reliability == self.qos.reliability:
+            self.qos = choice  # the same reliability, maybe for another reason
             return
         if self._subscription is not None:
             self.node.destroy_subscription(self._subscription)

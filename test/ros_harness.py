@@ -34,13 +34,15 @@ def write_params(tmp_path: Path, node: str = 'seg_node', **values) -> Path:
 class NodeProcess:
     """``seg_node`` as a subprocess; output goes to a log file the test can read."""
 
-    def __init__(self, tmp_path: Path, params: Path | None = None, *extra: str, module: str = 'seg_node.node') -> None:
+    def __init__(self, tmp_path: Path, params: Path | None = None, *extra: str, module: str = 'seg_node.node',
+                 env: dict[str, str] | None = None) -> None:
         self.log_path = tmp_path / 'seg_node.log'
         args = [sys.executable, '-m', module, '--ros-args']
         if params:
             args += ['--params-file', str(params)]
         self._log = open(self.log_path, 'w')
-        self.proc = subprocess.Popen(args + list(extra), stdout=self._log, stderr=subprocess.STDOUT, env=os.environ)
+        self.proc = subprocess.Popen(args + list(extra), stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=os.environ if env is None else env)
 
     def log(self) -> str:
         """Everything the node printed so far."""
@@ -120,6 +122,14 @@ class Peer:
         assert self.send_until(message, stamp_sec, lambda: answered() is not None, timeout), \
             f'no {output} came back for stamp {stamp_sec}'
         return answered()
+
+    def replies(self, stamp_sec: int, *outputs: str, timeout: float = 10.0) -> list[Image]:
+        """Wait for each of ``outputs`` stamped ``stamp_sec``; return them in that order."""
+        def reply(name: str) -> Image | None:
+            return next((m for m in self.received[name] if m.header.stamp.sec == stamp_sec), None)
+        assert self.spin_until(lambda: all(reply(n) is not None for n in outputs), timeout), \
+            f'not every one of {outputs} came back for stamp {stamp_sec}'
+        return [reply(n) for n in outputs]
 
     def statuses(self, name: str = STATUS_NAME) -> list:
         """Return every DiagnosticStatus received under ``name`` (the node's status is named by its full name)."""

@@ -8,12 +8,13 @@ import cv2
 import numpy as np
 import pytest
 import rclpy
-from rclpy.parameter import Parameter
+from diagnostic_msgs.msg import DiagnosticStatus
 from rcl_interfaces.srv import SetParameters
-from sensor_msgs.msg import CompressedImage
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CompressedImage, Image
 
 import model_factory as mf
-from ros_harness import OUTPUTS, NodeProcess, Peer, image_msg, pixels_of, write_params
+from ros_harness import OUTPUTS, NodeProcess, Peer, image_msg, pixels_of, values_of, write_params
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -47,9 +48,7 @@ def test_every_output_matches_the_camera(tmp_path, peer, model):
         rgb = mf.random_blocks(48, 64, 4, seed=1)
         for stamp, encoding in enumerate(('rgb8', 'bgr8', 'mono8', 'rgba8', 'yuv422_yuy2'), start=100):
             peer.send_until_answered(image_msg(rgb, encoding), stamp)
-            assert peer.spin_until(
-                lambda: all(any(m.header.stamp.sec == stamp for m in peer.received[n]) for n in OUTPUTS))
-            replies = {n: next(m for m in peer.received[n] if m.header.stamp.sec == stamp) for n in OUTPUTS}
+            replies = dict(zip(OUTPUTS, peer.replies(stamp, *OUTPUTS)))
             for name, reply in replies.items():
                 assert (reply.header.stamp.sec, reply.header.stamp.nanosec, reply.header.frame_id) == \
                     (stamp, 123, 'camera'), name
@@ -137,20 +136,25 @@ def test_undecodable_jpeg_is_skipped(tmp_path, model):
         assert process.stop() == 0
 
 
+@pytest.mark.parametrize('reliable', [True, False], ids=['reliable', 'best_effort'])
 @pytest.mark.parametrize('size', [(480, 640), (720, 1280)], ids=['VGA', 'HD'])
-def test_camera_sized_frames_best_effort(tmp_path, peer, model, size):
-    process = start(tmp_path, peer, model_path=model, publish_color_mask=False, publish_overlay=False)
+def test_camera_sized_frames_with_the_profile_all_come_back(tmp_path, model, size, reliable):
+    """Both processes load config/fastdds_localhost.xml (test/conftest.py): every frame at 10 Hz is answered."""
+    camera = Peer(topics=('mask',), reliable=reliable)
+    process = start(tmp_path, camera, model_path=model)
     try:
         rgb = mf.random_blocks(*size, 40, seed=5)
-        peer.received['mask'].clear()
+        camera.wait_status(lambda s: values_of(s).get('input QoS', '').startswith(
+            'reliable' if reliable else 'best_effort'))
         for stamp in range(20):
-            peer.send(image_msg(rgb), stamp)
-            peer.spin_until(lambda: False, 0.1)
-        peer.spin_until(lambda: len(peer.received['mask']) >= 10, 10)
-        assert len(peer.received['mask']) >= 10, f'only {len(peer.received["mask"])}/20 frames came back'
-        np.testing.assert_array_equal(pixels_of(peer.received['mask'][-1]), mf.expected_labels(rgb))
+            camera.send(image_msg(rgb), stamp)
+            camera.spin_until(lambda: False, 0.1)
+        camera.spin_until(lambda: len(camera.received['mask']) >= 20, 10)
+        assert len(camera.received['mask']) == 20, f'{len(camera.received["mask"])}/20 frames came back'
+        np.testing.assert_array_equal(pixels_of(camera.received['mask'][-1]), mf.expected_labels(rgb))
     finally:
         assert process.stop() == 0
+        camera.close()
 
 
 def test_runtime_parameters_apply_or_are_rejected(tmp_path, peer, model):
@@ -273,3 +277,52 @@ def test_frames_arriving_while_busy_replace_the_waiting_one(tmp_path, model):
     finally:
         assert process.stop() == 0
         peer.close()
+
+
+def test_letterbox_through_the_node_is_undone_exactly(tmp_path):
+    camera = Peer(topics=('mask', 'overlay'))
+    process = start(tmp_path, camera, model_path=mf.save(tmp_path, size=(32, 32)), resize_mode='letterbox')
+    try:
+        rgb = mf.random_blocks(48, 64, 8, seed=12)  # 24x32 inside the 32x32 input: 8 rows of padding above and below
+        reply = camera.send_until_answered(image_msg(rgb), 1)
+        np.testing.assert_array_equal(pixels_of(reply), mf.expected_labels(rgb))
+        assert camera.replies(1, 'overlay')[0].width == 64
+    finally:
+        assert process.stop() == 0
+        camera.close()
+
+
+def test_outputs_are_computed_only_for_their_subscribers(tmp_path, model):
+    camera = Peer(topics=('mask',))
+    process = start(tmp_path, camera, model_path=model)
+    try:
+        rgb = mf.random_blocks(16, 16, 4, seed=13)
+        camera.send_until_answered(image_msg(rgb), 1)
+        assert values_of(camera.wait_status(lambda s: 'outputs subscribed' in values_of(s)))['outputs subscribed'] \
+            == 'mask'
+        overlays = []
+        camera.node.create_subscription(Image, 'segmentation/overlay', overlays.append, 10)
+        camera.wait_status(lambda s: values_of(s).get('outputs subscribed') == 'mask, overlay')
+        assert camera.send_until(image_msg(rgb), 2, lambda: any(m.header.stamp.sec == 2 for m in overlays))
+        colours = np.array(mf.PALETTE, np.float64)[mf.expected_labels(rgb)]
+        assert np.abs(pixels_of(overlays[-1]) - (0.5 * rgb + 0.5 * colours)).max() <= 1.0
+    finally:
+        assert process.stop() == 0
+        camera.close()
+
+
+def test_frames_without_any_subscriber_are_counted_not_computed(tmp_path, model):
+    camera = Peer(topics=())
+    process = NodeProcess(tmp_path, write_params(tmp_path, model_path=model))
+    try:
+        assert camera.spin_until(lambda: camera.publisher.get_subscription_count() > 0, 30)
+        camera.wait_status(lambda s: values_of(s).get('outputs subscribed') == 'none')
+        rgb = mf.random_blocks(16, 16, 4, seed=14)
+        for stamp in range(30):
+            camera.send(image_msg(rgb), stamp)
+            camera.spin_until(lambda: False, 0.1)
+        status = camera.wait_status(lambda s: int(values_of(s)['frames without subscribers']) > 0)
+        assert values_of(status)['frames out'] == '0' and status.level == DiagnosticStatus.OK
+    finally:
+        assert process.stop() == 0
+        camera.close()

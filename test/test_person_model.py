@@ -1,8 +1,9 @@
-"""The shipped person model (models/person_selfie.onnx) on real photos that scikit-image ships.
+"""The shipped person model (models/person_selfie.onnx) through the node's own pipeline, on real photos.
 
-The golden masks in test/data/ are this model's output thresholded at 0.5, reviewed by eye: the person's outline
-is right in both; the astronaut's mask includes the helmet she holds, the cameraman's his camera and a small
-blob on the tripod. The model runs through onnxruntime with the preprocessing its metadata states.
+scikit-image ships the photos. The golden masks in test/data/ (256x256, the model's input size) were reviewed by
+eye: the person's outline is right in both; the astronaut's mask includes the helmet she holds, the cameraman's
+his camera and a small blob on the tripod. The node's masks are compared at camera resolution (512x512) with the
+golden masks scaled up nearest-neighbour.
 """
 from __future__ import annotations
 
@@ -12,52 +13,50 @@ import cv2
 import numpy as np
 import pytest
 
-from seg_node.model_metadata import ModelMetadata
+from seg_node.image_codec import Frame
+from seg_node.inference import InferenceEngine
+from seg_node.package_files import resolve_model_path
+from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
 
-onnx = pytest.importorskip('onnx')
-ort = pytest.importorskip('onnxruntime')
-skimage_data = pytest.importorskip('skimage.data', reason='scikit-image (test extra) provides the photos')
-
-REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / 'models' / 'person_selfie.onnx'
+DATA = Path(__file__).resolve().parent / 'data'
 MIN_IOU = 0.97
 
 
 @pytest.fixture(scope='module')
-def model():
-    """(session, metadata) of the shipped model."""
-    proto = onnx.load(MODEL)
-    metadata = ModelMetadata.from_props({p.key: p.value for p in proto.metadata_props})
-    return ort.InferenceSession(proto.SerializeToString(), providers=['CPUExecutionProvider']), metadata
+def pipeline() -> SegmentationPipeline:
+    engine = InferenceEngine(resolve_model_path('person_selfie.onnx'), ['cpu'])
+    return SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
 
 
-def person_probability(model, rgb: np.ndarray) -> np.ndarray:
-    """Probability map at the model's input size, preprocessing as the metadata says (stretch resize)."""
-    session, metadata = model
-    height, width = metadata.input_size
-    resized = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
-    x = (resized / 255 - np.float32(metadata.mean)) / np.float32(metadata.std)
-    return session.run(None, {session.get_inputs()[0].name: x.transpose(2, 0, 1)[None]})[0][0, 0]
+def photo(name: str) -> np.ndarray:
+    """Return one of scikit-image's sample photos as RGB."""
+    skimage_data = pytest.importorskip('skimage.data', reason='scikit-image (test extra) provides the photos')
+    image = getattr(skimage_data, name)()
+    return np.ascontiguousarray(np.dstack([image] * 3) if image.ndim == 2 else image)
 
 
-def test_metadata_describes_a_binary_sigmoid_model(model):
-    session, metadata = model
-    assert metadata.class_names == ('background', 'person')
-    assert metadata.output_kind == 'sigmoid'
-    assert metadata.input_size == (256, 256)
-    assert session.get_inputs()[0].shape == [1, 3, 256, 256]
-    assert session.get_outputs()[0].shape == [1, 1, 256, 256]
+def person_mask(pipeline: SegmentationPipeline, rgb: np.ndarray) -> np.ndarray:
+    """Return the node's person mask of ``rgb`` at its own resolution."""
+    return pipeline.run(Frame(rgb, False), Outputs(mask=True), FrameSettings.defaults()).labels == 1
 
 
-@pytest.mark.parametrize('photo', ['astronaut', 'camera'])
-def test_person_mask_matches_golden(model, photo):
-    image = getattr(skimage_data, photo)()
-    rgb = np.dstack([image] * 3) if image.ndim == 2 else image
-    mask = person_probability(model, rgb) > 0.5
-    golden = cv2.imread(str(REPO / 'test' / 'data' / f'person_{photo}_mask.png'), cv2.IMREAD_GRAYSCALE) > 0
+def test_metadata_describes_a_binary_sigmoid_model(pipeline):
+    spec, metadata = pipeline.engine.spec, pipeline.engine.metadata
+    assert pipeline.class_names == ['background', 'person']
+    assert metadata.output_kind == 'sigmoid' and spec.output_kind == 'sigmoid'
+    assert spec.input_hw == (256, 256) and spec.input_layout == 'NCHW'
+
+
+@pytest.mark.parametrize('name', ['astronaut', 'camera'])
+def test_person_mask_matches_golden(pipeline, name):
+    rgb = photo(name)
+    mask = person_mask(pipeline, rgb)
+    golden = cv2.imread(str(DATA / f'person_{name}_mask.png'), cv2.IMREAD_GRAYSCALE)
+    golden = cv2.resize(golden, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    assert mask.shape == rgb.shape[:2]
     iou = (mask & golden).sum() / (mask | golden).sum()
-    assert iou >= MIN_IOU, f'{photo}: IoU {iou:.3f} with the golden mask'
+    assert iou >= MIN_IOU, f'{name}: IoU {iou:.3f} with the golden mask'
 
 
-def test_no_person_in_a_rocket_launch(model):
-    assert (person_probability(model, skimage_data.rocket()) > 0.5).mean() < 0.005
+def test_no_person_in_a_rocket_launch(pipeline):
+    assert person_mask(pipeline, photo('rocket')).mean() < 0.005

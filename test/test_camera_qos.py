@@ -1,0 +1,53 @@
+"""Camera drivers as they are, on Fast DDS's defaults (no XML profile in either process), default config.
+
+Most drivers publish RELIABLE: the node's ``qos_reliability: auto`` subscribes RELIABLE then, and camera-sized
+frames all arrive. A BEST_EFFORT camera is matched with a BEST_EFFORT subscription; with Fast DDS's defaults
+large best-effort frames are lost in transport whatever the node does (README, "Camera-sized frames").
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ros_harness import NodeProcess
+from segtool.dds import loopback
+
+HERE = Path(__file__).resolve().parent
+CONFIG = HERE.parent / 'config' / 'seg_node.yaml'
+FRAMES, RATE = 60, 15.0
+
+
+def stream(tmp_path, reliability: str, size: tuple[int, int]) -> dict:
+    """Run seg_node with the default config and a camera process, both without the DDS profile."""
+    env = loopback(dict(os.environ), profile=False)
+    node = NodeProcess(tmp_path, CONFIG, env=env)
+    try:
+        camera = subprocess.run([sys.executable, str(HERE / 'camera_peer.py'), reliability, str(size[0]),
+                                 str(size[1]), str(FRAMES), str(RATE)], env=env, capture_output=True, text=True,
+                                timeout=240, check=False)
+        assert camera.returncode == 0, camera.stderr[-2000:]
+        return json.loads(camera.stdout.splitlines()[-1])
+    finally:
+        assert node.stop() == 0, node.log()
+
+
+@pytest.mark.parametrize('size', [(480, 640), (720, 1280)], ids=['VGA', 'HD'])
+def test_a_reliable_camera_gets_every_frame_back(tmp_path, size):
+    """>= 95 % of the frames reach the node, and each is answered unless a newer one replaced it (counted)."""
+    result = stream(tmp_path, 'reliable', size)
+    assert result['chosen'] == 'reliable (the publisher offers reliable)'
+    node = {key: int(value) for key, value in result['node'].items()}
+    assert node['frames in'] >= 0.95 * FRAMES, result
+    assert result['received'] == node['frames out'], result
+    assert node['frames out'] + node['dropped (replaced)'] == node['frames in'], result
+    print(f'reliable {size}: {result["received"]}/{FRAMES} masks, {node["dropped (replaced)"]} replaced')
+
+
+@pytest.mark.parametrize('size', [(480, 640), (720, 1280)], ids=['VGA', 'HD'])
+def test_a_best_effort_camera_still_matches(tmp_path, size):
+    result = stream(tmp_path, 'best_effort', size)
+    assert result['chosen'] == 'best_effort (1 of 1 publishers offer best effort only)', result
+    print(f'best effort {size}: {result["received"]}/{result["sent"]} masks')
