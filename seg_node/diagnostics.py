@@ -47,7 +47,7 @@ class PipelineStats:
         self._changes: deque[tuple[float, str]] = deque(maxlen=8)
 
     def count(self, event: str) -> None:
-        """Count ``in``, ``out``, ``idle`` (no subscriber) or ``dropped_<reason>``, and note when."""
+        """Count ``in``, ``out``, ``idle`` (no subscriber), ``batched`` or ``dropped_<reason>``, and note when."""
         now = time.monotonic()
         with self._lock:
             self.counts[event] += 1
@@ -86,6 +86,7 @@ class PipelineStats:
                 'frames in': str(self.counts['in']),
                 'frames out': str(self.counts['out']),
                 'frames without subscribers': str(self.counts['idle']),
+                'frames run in a batch': str(self.counts['batched']),
             }
             for reason in DROP_REASONS:
                 values[f'dropped ({reason})'] = str(self.counts[f'dropped_{reason}'])

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from sensor_msgs.msg import CompressedImage, Image
 
-from seg_node.image_codec import Frame, decode_compressed, decode_image
+from seg_node.image_codec import Frame, ImageError, decode_compressed, decode_image
 from seg_node.pipeline import FrameSettings, Outputs, Result, SegmentationPipeline
 from seg_node.publishing import image_message, output_images
 
@@ -30,19 +30,49 @@ class Processed:
     timings: dict[str, float]
 
 
+@dataclass(frozen=True)
+class Job:
+    """A camera message to segment: how to decode it and which outputs it needs."""
+
+    message: Any
+    decode: Callable[[Any], Frame]
+    want: Outputs
+
+
+def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
+                   settings: FrameSettings) -> list[Processed | ImageError]:
+    """Segment several cameras' messages together (one inference where the model batches); one outcome per job.
+
+    A message that cannot be decoded gives its ImageError in its place; the others are served. Each
+    ``Processed.messages`` holds one sensor_msgs/Image per output in the job's ``want`` (keys as in
+    :class:`Outputs`), each with the job message's header; ``timings`` has decode, preprocess, inference (its
+    batch's), postprocess and message.
+    """
+    outcomes: list[Processed | ImageError | None] = [None] * len(jobs)
+    decoded, decode_seconds = [], {}
+    for index, job in enumerate(jobs):
+        start = time.perf_counter()
+        try:
+            decoded.append((index, job.decode(job.message)))
+        except ImageError as err:
+            outcomes[index] = err
+        decode_seconds[index] = time.perf_counter() - start
+    results = pipeline.run_batch([frame for _, frame in decoded], [jobs[i].want for i, _ in decoded], settings)
+    for (index, frame), result in zip(decoded, results):
+        start = time.perf_counter()
+        header = jobs[index].message.header
+        messages = {name: image_message(pixels, encoding, header)
+                    for name, (pixels, encoding) in output_images(result, frame.bgr).items()
+                    if getattr(jobs[index].want, name)}
+        timings = {'decode': decode_seconds[index], **result.timings, 'message': time.perf_counter() - start}
+        outcomes[index] = Processed(result, messages, timings)
+    return outcomes
+
+
 def process_frame(pipeline: SegmentationPipeline, message, decode: Callable[[Any], Frame], want: Outputs,
                   settings: FrameSettings) -> Processed:
-    """Segment one camera message; ImageError if it cannot be decoded.
-
-    ``messages`` holds one sensor_msgs/Image per output in ``want`` (keys as in :class:`Outputs`), each with
-    ``message.header``; ``timings`` has decode, preprocess, inference, postprocess and message.
-    """
-    start = time.perf_counter()
-    frame = decode(message)
-    decoded = time.perf_counter()
-    result = pipeline.run(frame, want, settings)
-    segmented = time.perf_counter()
-    messages = {name: image_message(pixels, encoding, message.header)
-                for name, (pixels, encoding) in output_images(result, frame.bgr).items() if getattr(want, name)}
-    timings = {'decode': decoded - start, **result.timings, 'message': time.perf_counter() - segmented}
-    return Processed(result, messages, timings)
+    """Segment one camera message (:func:`process_frames` for one); ImageError if it cannot be decoded."""
+    outcome = process_frames(pipeline, [Job(message, decode, want)], settings)[0]
+    if isinstance(outcome, ImageError):
+        raise outcome
+    return outcome

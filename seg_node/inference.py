@@ -45,6 +45,7 @@ class ModelSpec:
     output_layout: str           # NCHW | NHWC | NHW
     output_kind: str             # logits | probabilities | sigmoid | labels
     num_classes: int | None      # None: integer labels, count unknown from shapes
+    dynamic_batch: bool = False  # the batch axis takes any size: frames of several cameras run as one batch
 
     def describe(self) -> str:
         """One line for the log."""
@@ -97,6 +98,7 @@ def inspect_model(inputs: list, outputs: list, metadata: ModelMetadata) -> Model
     hw_axes = (2, 3) if layout == 'NCHW' else (1, 2)
     height, width = (_dim(model_input.shape[a]) for a in hw_axes)
     input_hw = (height, width) if height and width else None
+    batch = _dim(model_input.shape[0]) is None
 
     shape = output.shape
     if output.type in _LABEL_TYPES:
@@ -107,7 +109,7 @@ def inspect_model(inputs: list, outputs: list, metadata: ModelMetadata) -> Model
         else:
             raise ModelError(f'output {output.name} holds integer labels of shape {shape}: expected [1,H,W]')
         return ModelSpec(model_input.name, layout, _FLOAT_TYPES[model_input.type], input_hw, out_layout,
-                         'labels', None)
+                         'labels', None, batch)
     if output.type not in _FLOAT_TYPES:
         raise ModelError(f'output {output.name} is {output.type}: expected float scores or integer labels')
     if len(shape) == 3:
@@ -122,7 +124,8 @@ def inspect_model(inputs: list, outputs: list, metadata: ModelMetadata) -> Model
         kind = metadata.output_kind or 'logits'
         if kind in ('sigmoid', 'labels'):
             raise ModelError(f'metadata says output_kind {kind!r} but output {output.name} has {classes} channels')
-    return ModelSpec(model_input.name, layout, _FLOAT_TYPES[model_input.type], input_hw, out_layout, kind, classes)
+    return ModelSpec(model_input.name, layout, _FLOAT_TYPES[model_input.type], input_hw, out_layout, kind, classes,
+                     batch)
 
 
 def provider_chain(requested: list[str], available: list[str], cache_dir: str) -> list:

@@ -95,6 +95,7 @@ class Result:
     overlay: np.ndarray | None = None
     confidence: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    batch_size: int = 1  # frames that went through the model together with this one (itself included)
 
 
 class SegmentationPipeline:
@@ -109,24 +110,59 @@ class SegmentationPipeline:
         palette = np.asarray(values['palette'], np.uint8).reshape(-1, 3)
         self.preprocess = Preprocessor(values['mean'], values['std'], spec.input_layout, spec.input_dtype)
         self.postprocess = Postprocessor(spec, len(self.class_names), palette)
-        self._geometry: Geometry | None = None
+        self._geometries: dict[tuple[int, int], Geometry] = {}
 
     def geometry(self, frame_hw: tuple[int, int]) -> Geometry:
-        """Where frames of this size sit in the model input (cached for the last size seen)."""
-        cached = self._geometry
-        if cached is None or cached.frame_hw != frame_hw:
-            cached = Geometry.plan(frame_hw, self.input_hw or frame_hw, self.resize_mode)
-            self._geometry = cached
-        return cached
+        """Return where frames of this size sit in the model input (planned once per size)."""
+        if frame_hw not in self._geometries:
+            self._geometries[frame_hw] = Geometry.plan(frame_hw, self.input_hw or frame_hw, self.resize_mode)
+        return self._geometries[frame_hw]
 
     def run(self, frame: Frame, want: Outputs, settings: FrameSettings) -> Result:
         """Segment one frame; labels are always computed, the rest as ``want`` says."""
-        start = time.perf_counter()
-        geometry = self.geometry(frame.shape)
-        tensor = self.preprocess(frame, geometry)
-        after_pre = time.perf_counter()
-        raw = self.engine.run(tensor)
-        after_infer = time.perf_counter()
+        return self.run_batch([frame], [want], settings)[0]
+
+    def run_batch(self, frames: list[Frame], wants: list[Outputs], settings: FrameSettings) -> list[Result]:
+        """Segment frames of several cameras, one inference per batch of frames whose input tensors match.
+
+        Frames batch only where the model's batch axis is dynamic; otherwise each runs alone. Each result's
+        ``inference`` time is its batch's, ``batch_size`` the frames in it.
+        """
+        starts, geometries, tensors, preprocessed = [], [], [], []
+        for frame in frames:
+            starts.append(time.perf_counter())
+            geometries.append(self.geometry(frame.shape))
+            tensors.append(self.preprocess(frame, geometries[-1]))
+            preprocessed.append(time.perf_counter() - starts[-1])
+        outputs, inference, sizes = [None] * len(frames), [0.0] * len(frames), [1] * len(frames)
+        for batch in self._batches(tensors):
+            start = time.perf_counter()
+            raw = self.engine.run(np.concatenate([tensors[i] for i in batch]) if len(batch) > 1 else tensors[batch[0]])
+            seconds = time.perf_counter() - start
+            for row, index in enumerate(batch):
+                outputs[index], inference[index], sizes[index] = raw[row:row + 1], seconds, len(batch)
+        results = []
+        for index, (frame, geometry, want) in enumerate(zip(frames, geometries, wants)):
+            start = time.perf_counter()
+            result = self._finish(outputs[index], frame, geometry, want, settings)
+            result.timings = {'preprocess': preprocessed[index], 'inference': inference[index],
+                              'postprocess': time.perf_counter() - start}
+            result.batch_size = sizes[index]
+            results.append(result)
+        return results
+
+    def _batches(self, tensors: list[np.ndarray]) -> list[list[int]]:
+        """Group the indices of ``tensors`` that can run as one batch."""
+        if not self.engine.spec.dynamic_batch:
+            return [[index] for index in range(len(tensors))]
+        groups: dict[tuple, list[int]] = {}
+        for index, tensor in enumerate(tensors):
+            groups.setdefault(tensor.shape, []).append(index)
+        return list(groups.values())
+
+    def _finish(self, raw: np.ndarray, frame: Frame, geometry: Geometry, want: Outputs,
+                settings: FrameSettings) -> Result:
+        """Turn one frame's model output (batch of one) into its outputs at the frame's resolution."""
         labels, confidence = self.postprocess.decide(raw, want.confidence)
         result = Result(self.postprocess.to_camera(labels, geometry, frame.shape))
         if confidence is not None:
@@ -137,6 +173,4 @@ class SegmentationPipeline:
             reuse = result.color_mask is not None and not frame.bgr
             colors = result.color_mask if reuse else self.postprocess.colorize(result.labels, bgr=frame.bgr)
             result.overlay = blend(frame.pixels, colors, settings.overlay_alpha)
-        result.timings = {'preprocess': after_pre - start, 'inference': after_infer - after_pre,
-                          'postprocess': time.perf_counter() - after_infer}
         return result

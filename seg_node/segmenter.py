@@ -21,7 +21,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from seg_node import publishing
 from seg_node.camera import Camera
 from seg_node.diagnostics import ERROR, OK, Health
-from seg_node.frame_path import process_frame
+from seg_node.frame_path import Job, process_frames
 from seg_node.image_codec import Frame, ImageError
 from seg_node.inference import InferenceEngine, ModelError
 from seg_node.mailbox import NewestFrames
@@ -139,7 +139,11 @@ class Segmenter:
             if self.node.has_parameter(param.name):  # configured before: the value stands
                 value = self.node.get_parameter(param.name).value
             else:
-                value = self.node.declare_parameter(param.name, default, _descriptor(param, default)).value
+                descriptor = _descriptor(param, default)
+                # An empty list says nothing of its element type: declare the type, an override gives the value.
+                declared = Parameter.Type(descriptor.type) if default == [] else default
+                value = self.node.declare_parameter(param.name, declared, descriptor).value
+                value = default if value is None else value
         except Exception as err:  # rclpy raises several exception types for a bad override
             raise ParamError(f"parameter '{param.name}': {err}") from None
         return check(param.name, value)
@@ -162,33 +166,45 @@ class Segmenter:
         mailbox = self._mailbox
         while (taken := mailbox.take()) is not None:
             values = self.values
-            for camera, (message, arrived) in taken.items():
-                try:
+            cameras, jobs, arrivals = [], [], []
+            try:
+                for camera, (message, arrived) in taken.items():
                     want = camera.wanted(values)
                     if not want.any():
                         camera.stats.count('idle')
                         continue
-                    self._process(camera, message, arrived, want, FrameSettings.from_values(values))
-                except ImageError as err:
-                    camera.stats.drop('malformed')
-                    logger.warn(f'{camera.topic}: skipping malformed image: {err}', throttle_duration_sec=1.0)
-                except Exception as err:  # keep serving: one bad frame must not stop the node
-                    if not self.node.context.ok():
-                        return  # shutting down: the frame in hand is abandoned quietly
+                    cameras.append(camera)
+                    jobs.append(Job(message, camera.decode, want))
+                    arrivals.append(arrived)
+                if jobs:
+                    self._process(cameras, jobs, arrivals, FrameSettings.from_values(values))
+            except Exception as err:  # keep serving: one bad frame must not stop the node
+                if not self.node.context.ok():
+                    return  # shutting down: the frames in hand are abandoned quietly
+                for camera in cameras or taken:
                     camera.stats.drop('failed')
-                    logger.error(f'{camera.topic}: frame failed: {type(err).__name__}: {err}',
-                                 throttle_duration_sec=1.0)
+                logger.error(f'frame failed: {type(err).__name__}: {err}', throttle_duration_sec=1.0)
 
-    def _process(self, camera: Camera, message, arrived: float, want: Outputs, settings: FrameSettings) -> None:
+    def _process(self, cameras: list[Camera], jobs: list[Job], arrivals: list[float],
+                 settings: FrameSettings) -> None:
+        """Segment the cameras' frames together, publish each camera's outputs and record its timings."""
         start = time.perf_counter()
-        processed = process_frame(self.pipeline, message, camera.decode, want, settings)
-        built = time.perf_counter()
-        for name, output in processed.messages.items():
-            camera.outputs[name].publish(output)
-        done = time.perf_counter()
-        camera.stats.record({'queued': start - arrived, **processed.timings, 'publish': done - built,
-                             'total': done - arrived})
-        camera.stats.count('out')
+        outcomes = process_frames(self.pipeline, jobs, settings)
+        for camera, outcome, arrived in zip(cameras, outcomes, arrivals):
+            if isinstance(outcome, ImageError):
+                camera.stats.drop('malformed')
+                self.node.get_logger().warn(f'{camera.topic}: skipping malformed image: {outcome}',
+                                            throttle_duration_sec=1.0)
+                continue
+            published = time.perf_counter()
+            for name, output in outcome.messages.items():
+                camera.outputs[name].publish(output)
+            done = time.perf_counter()
+            camera.stats.record({'queued': start - arrived, **outcome.timings, 'publish': done - published,
+                                 'total': done - arrived})
+            camera.stats.count('out')
+            if outcome.result.batch_size > 1:
+                camera.stats.count('batched')
 
     # Metadata and diagnostics --------------------------------------------------------------------------------
 

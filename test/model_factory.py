@@ -24,14 +24,15 @@ def expected_labels(rgb: np.ndarray) -> np.ndarray:
 
 def colour_model(layout: str = 'NCHW', output: str = 'logits', dtype=np.float32,
                  size: tuple[int, int] | None = None, metadata: bool = True, out_layout: str | None = None,
-                 scale: int = 1) -> bytes:
+                 scale: int = 1, batch: int | str = 1) -> bytes:
     """Build a serialized model: ``output`` in logits | probabilities | sigmoid | labels; ``size`` None = dynamic.
 
-    ``scale`` > 1 makes the output that many times smaller than the input (a strided model).
+    ``scale`` > 1 makes the output that many times smaller than the input (a strided model); ``batch`` a name
+    makes the batch axis dynamic.
     """
     out_layout = out_layout or layout
     h, w = size if size else ('height', 'width')
-    in_shape = [1, 3, h, w] if layout == 'NCHW' else [1, h, w, 3]
+    in_shape = [batch, 3, h, w] if layout == 'NCHW' else [batch, h, w, 3]
     nodes, inits = [], []
     x = 'image'
     if layout == 'NHWC':
@@ -58,7 +59,7 @@ def colour_model(layout: str = 'NCHW', output: str = 'logits', dtype=np.float32,
     if output == 'labels':
         nodes.append(helper.make_node('ArgMax', [y], ['labels'], axis=1, keepdims=0))
         y = 'labels'
-        out_type, out_shape = TensorProto.INT64, [1, 'oh', 'ow']
+        out_type, out_shape = TensorProto.INT64, [batch, 'oh', 'ow']
     else:
         channels = 1 if output == 'sigmoid' else 3
         if dtype == np.float16:
@@ -69,7 +70,7 @@ def colour_model(layout: str = 'NCHW', output: str = 'logits', dtype=np.float32,
             y = 'y_nhwc'
         out_type = _ELEM[dtype]
         oh, ow = (h // scale, w // scale) if size else ('oh', 'ow')
-        out_shape = [1, channels, oh, ow] if out_layout == 'NCHW' else [1, oh, ow, channels]
+        out_shape = [batch, channels, oh, ow] if out_layout == 'NCHW' else [batch, oh, ow, channels]
     nodes.append(helper.make_node('Identity', [y], ['output']))
     graph = helper.make_graph(nodes, 'colour', [helper.make_tensor_value_info('image', _ELEM[dtype], in_shape)],
                               [helper.make_tensor_value_info('output', out_type, out_shape)], inits)
@@ -84,7 +85,7 @@ def colour_model(layout: str = 'NCHW', output: str = 'logits', dtype=np.float32,
 
 
 def slow_model(channels: int = 48, layers: int = 6) -> bytes:
-    """Serialize a deliberately heavy model (3x3 convolutions of ``channels`` channels, dynamic size, 3 classes).
+    """Serialize a deliberately heavy model (3x3 convolutions of ``channels`` channels, dynamic batch and size).
 
     Its answer means nothing; it keeps a frame in flight long enough for a test to act during inference.
     """
@@ -96,7 +97,7 @@ def slow_model(channels: int = 48, layers: int = 6) -> bytes:
         nodes.append(helper.make_node('Conv', [x, f'w{layer}'], [f'y{layer}'], pads=[1, 1, 1, 1]))
         x, cin = f'y{layer}', cout
     nodes.append(helper.make_node('Identity', [x], ['output']))
-    shape = [1, 3, 'h', 'w']
+    shape = ['batch', 3, 'h', 'w']
     graph = helper.make_graph(nodes, 'slow', [helper.make_tensor_value_info('image', TensorProto.FLOAT, shape)],
                               [helper.make_tensor_value_info('output', TensorProto.FLOAT, shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])

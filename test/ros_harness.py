@@ -65,18 +65,22 @@ class NodeProcess:
 
 
 class Peer:
-    """A test-side node: a camera publisher (best effort unless ``reliable``) and subscribers to every output."""
+    """A test-side node: a camera publisher (best effort unless ``reliable``) and subscribers to every output.
+
+    With ``namespace``, it is the node's camera of that name: ``<namespace>/image``, ``<namespace>/segmentation/*``.
+    """
 
     def __init__(self, compressed: bool = False, topics: tuple[str, ...] = OUTPUTS, camera: str = 'image',
-                 reliable: bool = False) -> None:
+                 reliable: bool = False, namespace: str = '') -> None:
         self.node = rclpy.create_node(f'seg_test_peer_{os.getpid()}_{time.monotonic_ns()}')
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
                          else ReliabilityPolicy.BEST_EFFORT)
-        self.publisher = self.node.create_publisher(CompressedImage if compressed else Image,
-                                                    f'{camera}/compressed' if compressed else camera, qos)
+        self.prefix = f'{namespace}/' if namespace else ''
+        camera = f'{self.prefix}{camera}/compressed' if compressed else f'{self.prefix}{camera}'
+        self.publisher = self.node.create_publisher(CompressedImage if compressed else Image, camera, qos)
         self.received: dict[str, list[Image]] = {name: [] for name in topics}
         for name in topics:
-            self.node.create_subscription(Image, output_topic(name),
+            self.node.create_subscription(Image, self.prefix + output_topic(name),
                                           lambda m, name=name: self.received[name].append(m), 10)
         self.diagnostics: list[DiagnosticArray] = []
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self.diagnostics.append, 10)
@@ -96,7 +100,7 @@ class Peer:
             if process.proc.poll() is not None:
                 raise AssertionError(f'seg_node exited early:\n{process.log()}')
             return (self.publisher.get_subscription_count() > 0
-                    and all(self.node.count_publishers(f'/{output_topic(n)}') > 0 for n in self.received))
+                    and all(self.node.count_publishers(f'/{self.prefix}{output_topic(n)}') > 0 for n in self.received))
         assert self.spin_until(ready, timeout), f'seg_node never connected:\n{process.log()}'
         self.spin_until(lambda: False, 0.5)  # let the endpoint matching settle both ways
 

@@ -10,6 +10,7 @@ from seg_node.params import PARAMS, ParamError, check, markdown_table
     ('overlay_alpha', 0.0), ('overlay_alpha', 1), ('resize_mode', 'letterbox'), ('providers', ['tensorrt', 'cpu']),
     ('palette', [0, 0, 0, 255, 255, 255]), ('input_size', [0, 0]), ('input_size', [256, 512]),
     ('std', [0.5, 0.5, 0.5]), ('max_frame_age_ms', 100), ('publish_mask', False),
+    ('cameras', ['front', 'rear/left', '/robot/cam_2']), ('qos_reliability', 'auto'),
 ])
 def test_valid_values_pass(name, value):
     assert check(name, value) == value
@@ -29,6 +30,10 @@ def test_valid_values_pass(name, value):
     ('mean', [0.5, 0.5], 'needs 3 values'),
     ('std', [1.0, 0.0, 1.0], 'needs values > 0'),
     ('input_size', [0, 512], 'both > 0, or [0, 0]'),
+    ('cameras', ['front', 'front'], 'needs distinct namespaces'),
+    ('cameras', ['2nd'], 'not starting with a digit'),
+    ('cameras', ['front/'], 'needs distinct namespaces'),
+    ('qos_reliability', 'sometimes', 'is not one of auto, best_effort, reliable'),
     ('input_type_typo', 1, None),
 ])
 def test_invalid_values_name_the_parameter(name, value, message):

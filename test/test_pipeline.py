@@ -197,3 +197,29 @@ def test_a_class_axis_the_model_does_not_declare_is_found_by_a_trial_run(tmp_pat
     np.testing.assert_array_equal(
         SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), ALL, SETTINGS).labels,
         mf.expected_labels(rgb))
+
+
+def test_frames_of_several_cameras_run_as_one_batch_when_the_batch_axis_is_dynamic(tmp_path):
+    pipe = pipeline(mf.save(tmp_path, batch='batch'))
+    calls = []
+    run = pipe.engine.run
+    pipe.engine.run = lambda tensor: calls.append(tensor.shape[0]) or run(tensor)
+    pictures = [mf.random_blocks(48, 64, 8, seed=s) for s in (21, 22, 23)] + [mf.random_blocks(32, 32, 8, seed=24)]
+    wants = [ALL, Outputs(mask=True), ALL, Outputs(mask=True, overlay=True)]
+    results = pipe.run_batch([Frame(p, False) for p in pictures], wants, SETTINGS)
+    assert sorted(calls) == [1, 3]  # the three 48x64 frames together, the 32x32 one alone
+    assert [r.batch_size for r in results] == [3, 3, 3, 1]
+    for picture, want, result in zip(pictures, wants, results):
+        np.testing.assert_array_equal(result.labels, mf.expected_labels(picture))
+        assert (result.color_mask is not None) == want.color_mask and (result.overlay is not None) == want.overlay
+        np.testing.assert_array_equal(result.labels, pipe.run(Frame(picture, False), want, SETTINGS).labels)
+
+
+def test_a_fixed_batch_model_runs_frames_one_by_one(tmp_path):
+    pipe = pipeline(mf.save(tmp_path))
+    assert not pipe.engine.spec.dynamic_batch
+    pictures = [mf.random_blocks(16, 16, 4, seed=s) for s in (25, 26)]
+    results = pipe.run_batch([Frame(p, False) for p in pictures], [ALL, ALL], SETTINGS)
+    assert [r.batch_size for r in results] == [1, 1]
+    for picture, result in zip(pictures, results):
+        np.testing.assert_array_equal(result.labels, mf.expected_labels(picture))
