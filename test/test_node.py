@@ -326,3 +326,26 @@ def test_frames_without_any_subscriber_are_counted_not_computed(tmp_path, model)
     finally:
         assert process.stop() == 0
         camera.close()
+
+
+def test_a_multi_parameter_set_replaces_the_snapshot_whole(tmp_path, model):
+    """The worker reads one snapshot per frame: a change makes a new one; one already taken never changes."""
+    from seg_node.node import SegNode
+
+    node = SegNode(parameter_overrides=[Parameter('model_path', value=model)])
+    try:
+        before = node.segmenter.values
+        results = node.set_parameters_atomically([Parameter('overlay_alpha', value=0.2),
+                                                  Parameter('publish_mask', value=False)])
+        assert results.successful
+        after = node.segmenter.values
+        assert (before['overlay_alpha'], before['publish_mask']) == (0.5, True)
+        assert (after['overlay_alpha'], after['publish_mask']) == (0.2, False)
+        with pytest.raises(TypeError):
+            after['overlay_alpha'] = 0.9  # read-only: nobody edits a snapshot in place
+        assert not node.set_parameters_atomically([Parameter('overlay_alpha', value=0.3),
+                                                   Parameter('overlay_alpha', value=7.0)]).successful
+        assert node.segmenter.values is after
+    finally:
+        node.close()
+        node.destroy_node()
