@@ -25,3 +25,18 @@ def test_bench_measures_every_row(tmp_path):
     assert 'node all VGA: median of per-round (node - bare - relay) ms' in summary
     assert 'reference / node pipeline VGA (all outputs)' in summary
     assert (out / 'latency.png').stat().st_size > 0
+
+
+def test_bench_compares_one_node_for_several_cameras_with_one_node_each(tmp_path):
+    model = mf.save(tmp_path, batch='batch')
+    out = tmp_path / 'bench'
+    assert main(['bench', '--model', model, '--frames', '5', '--sizes', 'VGA', '--skip-dds', '--cameras', '2',
+                 '--camera-seconds', '2', '--out', str(out)]) == 0
+    results = json.loads((out / 'results.json').read_text())
+    for setup in ('batched 2', 'separate 2'):
+        row = results['cameras'][setup]
+        assert 2 * 58 <= row['sent'] <= 2 * 61 and 0 < row['received'] <= row['sent'], row  # 2 cameras, 2 s, 30 Hz
+        assert row['fps_per_camera_min'] > 0 and row['rss_mb'] > 0 and row['cpu_percent'] > 0, row
+    assert results['summary']['2 cameras: RSS, one node / 2 nodes'] < 1  # one process instead of two
+    logs = sorted(p.name for p in out.glob('cameras2_*.log'))
+    assert logs == ['cameras2_batched_0.log', 'cameras2_separate_0.log', 'cameras2_separate_1.log']

@@ -92,23 +92,28 @@ class DdsProbe:
             rclpy.spin_once(self.node, timeout_sec=left)
         return arrivals[key] - sent if key in arrivals else None
 
-    def open_loop(self, name: str, message, rate: float, seconds: float) -> tuple[list[float], float, int]:
-        """Feed ``name`` like a camera at ``rate`` Hz; return (latencies, output fps, frames sent)."""
-        arrivals = self.arrivals[name]
-        arrivals.clear()
-        sent_at = {}
+    def open_loop(self, names: list[str], message, rate: float,
+                  seconds: float) -> dict[str, tuple[list[float], float, int]]:
+        """Feed each of ``names`` like a camera at ``rate`` Hz, all at once; per name (latencies, output fps, sent)."""
+        sent_at: dict[str, dict[int, float]] = {name: {} for name in names}
+        for name in names:
+            self.arrivals[name].clear()
         period, start = 1.0 / rate, time.perf_counter()
         index = 0
         while time.perf_counter() - start < seconds:
             index += 1
             key = (200000 + index) * 10**9
-            sent_at[key] = self.send(name, message, key)
+            for name in names:
+                sent_at[name][key] = self.send(name, message, key)
             self.spin(start + index * period - time.perf_counter())
         self.spin(1.0)
-        latencies = [arrivals[k] - sent_at[k] for k in arrivals if k in sent_at]
-        times = sorted(arrivals.values())
-        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-        return latencies, fps, index
+        results = {}
+        for name in names:
+            arrivals = self.arrivals[name]
+            times = sorted(arrivals.values())
+            fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+            results[name] = ([arrivals[k] - sent_at[name][k] for k in arrivals if k in sent_at[name]], fps, index)
+        return results
 
     def close(self) -> None:
         """Destroy the probe's node."""

@@ -67,6 +67,16 @@ def summarize(results: dict) -> dict:
         if key.startswith('camera30 '):
             bare = dds[f'bare {size}']['p50_ms']
             summary[f'{key}: output fps / bare fps'] = round(row['output_fps'] / min(30.0, 1000.0 / bare), 3)
+    cameras = results.get('cameras', {})
+    for key, batched in cameras.items():
+        count = key.split()[1]
+        if key.startswith('batched ') and f'separate {count}' in cameras:
+            separate = cameras[f'separate {count}']
+            summary[f'{count} cameras: fps per camera, one node / {count} nodes'] = round(
+                batched['fps_per_camera'] / max(separate['fps_per_camera'], 1e-9), 2)
+            summary[f'{count} cameras: CPU, one node / {count} nodes'] = round(
+                batched['cpu_percent'] / max(separate['cpu_percent'], 1), 2)
+            summary[f'{count} cameras: RSS, one node / {count} nodes'] = round(batched['rss_mb'] / separate['rss_mb'], 2)
     return summary
 
 
@@ -84,7 +94,7 @@ def report(results: dict) -> str:
             for key, inner in value.items():
                 flat(f'{prefix} {key}'.strip(), inner)
 
-    for section in ('in_process', 'dds', 'scaling'):
+    for section in ('in_process', 'dds', 'scaling', 'cameras'):
         if section in results:
             lines.append(f'[{section}]')
             flat('', results[section])

@@ -21,7 +21,7 @@ from seg_node.inference import InferenceEngine
 from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline, model_defaults
 from seg_node.publishing import output_topic
 from segtool.bench import SIZES
-from segtool.bench.probe import DdsProbe, cpu_seconds, start_process, stop_process, usage
+from segtool.bench.probe import DdsProbe, cpu_seconds, rss_mb, start_process, stop_process, usage
 
 WARMUP_CALLS = 10
 
@@ -181,13 +181,57 @@ def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path)
                 rows[f'relay {size}'] = {**percentiles(pooled['relay']), 'received': len(pooled['relay']),
                                          'sent': 2 * repeats, **relay_usage}
                 if size == next(iter(frames)):
-                    latencies, fps, sent = probe.open_loop('node', msg, 30.0, 10.0)
+                    latencies, fps, sent = probe.open_loop(['node'], msg, 30.0, 10.0)['node']
                     rows[f'camera30 {size}'] = {**percentiles(latencies), 'output_fps': round(fps, 1),
                                                 'sent': sent, 'received': len(latencies)}
             finally:
                 for process in processes.values():
                     stop_process(process)
                 probe.close()
+    finally:
+        rclpy.try_shutdown()
+    return rows
+
+
+def camera_rows(model: str, rgb: np.ndarray, counts: list[int], seconds: float, out: Path) -> dict:
+    """N cameras at 30 Hz: one node serving them all (batched where the model allows) vs N nodes of one camera.
+
+    Both setups use the same topics (``camK/image`` -> ``camK/segmentation/mask``) and the same probe; they run
+    one after the other for each N. CPU% and RSS are the sums over the setup's node processes.
+    """
+    msg = Image()
+    fill_image(msg, encode_pixels(rgb, 'rgb8'), 'rgb8')
+    node_args = ['-m', 'seg_node.node', '--ros-args', '-p', f'model_path:={model}', '-p', 'providers:=[cpu]']
+    rclpy.init()
+    rows = {}
+    try:
+        for count in counts:
+            names = [f'cam{index}' for index in range(count)]
+            setups = {'batched': [node_args + ['-p', f'cameras:=[{",".join(names)}]']],
+                      'separate': [node_args + ['-r', f'__ns:=/{name}'] for name in names]}
+            for setup, commands in setups.items():
+                probe = DdsProbe()
+                for name in names:
+                    probe.target(name, f'{name}/image', f'{name}/{output_topic("mask")}')
+                processes = [start_process(command, out / f'cameras{count}_{setup}_{index}.log')
+                             for index, command in enumerate(commands)]
+                try:
+                    probe.wait_ready(processes)
+                    cpu_before, wall = sum(cpu_seconds(p.pid) for p in processes), time.perf_counter()
+                    results = probe.open_loop(names, msg, 30.0, seconds)
+                    cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
+                    latencies = [value for latency, _, _ in results.values() for value in latency]
+                    rates = [fps for _, fps, _ in results.values()]
+                    rows[f'{setup} {count}'] = {
+                        **percentiles(latencies), 'fps_per_camera': round(float(np.mean(rates)), 1),
+                        'fps_per_camera_min': round(min(rates), 1), 'sent': sum(s for _, _, s in results.values()),
+                        'received': len(latencies),
+                        'cpu_percent': round(100 * cpu / (time.perf_counter() - wall)),
+                        'rss_mb': round(sum(rss_mb(p.pid) for p in processes), 1)}
+                finally:
+                    for process in processes:
+                        stop_process(process)
+                    probe.close()
     finally:
         rclpy.try_shutdown()
     return rows

@@ -31,6 +31,10 @@ def add_parser(subparsers) -> None:
     p.add_argument('--sizes', nargs='+', default=['VGA', 'HD'], choices=list(SIZES), help='camera resolutions')
     p.add_argument('--skip-dds', action='store_true', help='only the in-process rows')
     p.add_argument('--scaling', action='store_true', help='also the resolution and class-count curves')
+    p.add_argument('--cameras', type=int, nargs='+', default=[], metavar='N',
+                   help='also N cameras at 30 Hz into one batched node vs N single nodes, for each N given '
+                        '(e.g. --cameras 1 2 4; the first --sizes resolution)')
+    p.add_argument('--camera-seconds', type=float, default=10.0, help='seconds per --cameras row (default %(default)s)')
     p.add_argument('--out', default='bench_out', help='folder for results.json and plots (default %(default)s)')
     p.set_defaults(func=run)
 
@@ -47,7 +51,7 @@ def default_model() -> str:
 
 def run(args: argparse.Namespace) -> int:
     from segtool.bench.report import plot, report, summarize
-    from segtool.bench.rows import dds_rows, in_process_rows, scaling_rows
+    from segtool.bench.rows import camera_rows, dds_rows, in_process_rows, scaling_rows
     from segtool.dds import loopback
     from segtool.road_scenes import generate_scene
 
@@ -63,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         results['dds'] = dds_rows(model, frames, args.frames, out)
     if args.scaling:
         results['scaling'] = scaling_rows(model, args.frames)
+    if args.cameras:
+        results['cameras'] = camera_rows(model, next(iter(frames.values())), args.cameras, args.camera_seconds, out)
     results['summary'] = summarize(results)
     (out / 'results.json').write_text(json.dumps(results, indent=2) + '\n')
     plot(results, out)
