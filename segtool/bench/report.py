@@ -76,7 +76,8 @@ def summarize(results: dict) -> dict:
                 batched['fps_per_camera'] / max(separate['fps_per_camera'], 1e-9), 2)
             summary[f'{count} cameras: CPU, one node / {count} nodes'] = round(
                 batched['cpu_percent'] / max(separate['cpu_percent'], 1), 2)
-            summary[f'{count} cameras: RSS, one node / {count} nodes'] = round(batched['rss_mb'] / separate['rss_mb'], 2)
+            summary[f'{count} cameras: RSS, one node / {count} nodes'] = round(
+                batched['rss_mb'] / separate['rss_mb'], 2)
     return summary
 
 
