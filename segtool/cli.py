@@ -1,5 +1,4 @@
-"""``segtool``: the workbench behind seg_node: train, evaluate, export, import, compare, benchmark, demo,
-check a node against Nav2.
+"""``segtool``: the workbench behind seg_node: train, evaluate, export, import, compare, bench, demo, nav2-check.
 
 Each subcommand lives in its own module of :mod:`segtool.commands`, listed in ``COMMANDS``, which registers
 itself through ``add_parser(subparsers)`` and sets ``func``; heavy imports (torch, onnxruntime, rclpy) happen

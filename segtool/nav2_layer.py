@@ -69,7 +69,7 @@ class LayerReport:
         return found
 
     def summary(self) -> dict:
-        """Counts and the class table, for printing as JSON."""
+        """Return the counts, sizes, encodings and the class table, for printing as JSON."""
         sizes = sorted({(w, h) for seen in self.images.values() for _, w, h in seen.values()})
         encodings = {name: sorted({e for e, _, _ in seen.values()}) for name, seen in self.images.items()}
         return {'classes': self.classes, 'frames': len(self.frames), 'pairs': len(self.pairs),

@@ -55,9 +55,8 @@ def measure(node, frame: Image, node_profile: bool, rate: float, frames: int, fo
     env = dict(os.environ)
     if not node_profile:
         env.pop(PROFILE_VARIABLE)
-    seg = subprocess.Popen([sys.executable, '-m', 'seg_node.node', '--ros-args', '--params-file',
-                            str(config_file('seg_node.yaml'))], stdout=open(folder / 'node.log', 'w'),
-                           stderr=subprocess.STDOUT, env=env)
+    seg = start_process(['-m', 'seg_node.node', '--ros-args', '--params-file', str(config_file('seg_node.yaml'))],
+                        folder / 'node.log', env)
     camera = node.create_publisher(Image, 'image', QoSProfile(depth=2, reliability=ReliabilityPolicy.BEST_EFFORT))
     diagnostics: list[DiagnosticArray] = []
     listener = node.create_subscription(DiagnosticArray, '/diagnostics', diagnostics.append, 10)

@@ -1,4 +1,4 @@
-"""``segtool nav2-check``: does a running seg_node give Nav2's semantic segmentation layer what it needs?
+"""``segtool nav2-check``: check that a running seg_node gives Nav2's semantic segmentation layer what it needs.
 
 Subscribes to ``segmentation/mask``, ``segmentation/confidence`` (best effort, depth 50) and
 ``segmentation/label_info`` (reliable, transient local) exactly as the layer does, after the node started,
