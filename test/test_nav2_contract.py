@@ -64,7 +64,7 @@ def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):
     assert report['classes'] == [list(c) for c in enumerate(ROAD.class_names)]
     assert report['encodings'] == {'mask': ['mono8'], 'confidence': ['mono8']}
     assert report['sizes'] == [[640, 480]]
-    assert published >= FRAMES // 2, f'the node published {published} of {FRAMES} frames:\n{process.log()}'
+    assert published >= 10, f'the node published {published} of {FRAMES} frames:\n{process.log()}'
     assert report['pairs'] >= MIN_PAIRED * published, f'{report} of {published} published'
 
 
