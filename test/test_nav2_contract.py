@@ -58,8 +58,8 @@ def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):
     finally:
         camera.close()
         assert process.stop() == 0
-    report = json.loads(output.splitlines()[-1])
     assert check.returncode == 0, output
+    report = json.loads(output.splitlines()[-1])
     assert report['problems'] == []
     assert report['classes'] == [list(c) for c in enumerate(ROAD.class_names)]
     assert report['encodings'] == {'mask': ['mono8'], 'confidence': ['mono8']}
