@@ -22,7 +22,7 @@ from seg_node import publishing
 from seg_node.label_sets import ROAD
 from seg_node.package_files import config_file
 from segtool.bench.nav2_qos import diagnostic_value, start_check
-from segtool.nav2_layer import MIN_PAIRED
+from segtool.nav2_layer import MIN_PAIRED, LayerReport
 from segtool.road_scenes import generate_scene
 
 FRAMES, RATE = 40, 10.0
@@ -95,3 +95,21 @@ def test_label_info_message_is_the_upstream_type():
     msg = publishing.label_info_message(list(ROAD.class_names), Time(sec=5))
     assert isinstance(msg, msg_module.LabelInfo) and msg.header.stamp.sec == 5 and msg.threshold == 0.5
     assert [(c.class_id, c.class_name) for c in msg.class_map] == list(enumerate(ROAD.class_names))
+
+
+def test_layer_report_names_what_the_layer_could_not_use():
+    good = LayerReport(classes=[(0, 'road'), (1, 'car')])
+    good.images['mask'] = {s: ('mono8', 64, 48) for s in range(20)}
+    good.images['confidence'] = {s: ('mono8', 64, 48) for s in range(20)}
+    assert good.problems() == [] and good.summary()['pairs'] == 20
+    bad = LayerReport(classes=[(0, 'road'), (2, 'car')])
+    bad.images['mask'] = {s: ('mono16', 64, 48) for s in range(20)}
+    bad.images['confidence'] = {s: ('mono8', 32, 24) for s in range(2, 20)}
+    assert bad.problems() == [
+        "LabelInfo ids are not 0..1 with a name each: [(0, 'road'), (2, 'car')]",
+        "mask encodings ['mono16']: the layer reads mono8",
+        '18 pairs whose mask and confidence sizes differ',
+        'only 18 of 20 frames came as a mask/confidence pair (masks 20, confidences 18)',
+    ]
+    assert LayerReport().problems() == ['no LabelInfo on segmentation/label_info (reliable, transient local)',
+                                        'no mask or confidence came']
