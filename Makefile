@@ -26,16 +26,28 @@ $(VENV)/.full: $(VENV)/.runtime
 	$(PY) -m pip install -q -e '.[cpu,ros,train,test]'
 	touch $@
 
+# vision_msgs (LabelInfo, VisionClass) is not on PyPI: built from test/vision_msgs with the ROS generators of the
+# test extra and installed into the venv, as colcon would (test/vision_msgs/README.md).
+VISION_MSGS_BUILD := build/vision_msgs
+$(VENV)/.vision_msgs: $(VENV)/.full $(wildcard test/vision_msgs/*.* test/vision_msgs/msg/*.msg)
+	rm -rf $(VISION_MSGS_BUILD) && mkdir -p $(VISION_MSGS_BUILD)
+	export PATH="$(abspath $(VENV))/bin:$$PATH" AMENT_PREFIX_PATH="$(abspath $(VENV))" && { \
+		cmake -S test/vision_msgs -B $(VISION_MSGS_BUILD) -DCMAKE_INSTALL_PREFIX="$(abspath $(VENV))" \
+			-DCMAKE_PREFIX_PATH="$(abspath $(VENV))" -DPython3_EXECUTABLE="$(abspath $(PY))" -DBUILD_TESTING=OFF \
+		&& cmake --build $(VISION_MSGS_BUILD) -j2 && cmake --install $(VISION_MSGS_BUILD); \
+	} > $(VISION_MSGS_BUILD)/make.log 2>&1 || { tail -40 $(VISION_MSGS_BUILD)/make.log; exit 1; }
+	touch $@
+
 venv: $(VENV)/.runtime
-venv-test: $(VENV)/.full
+venv-test: $(VENV)/.vision_msgs
 
 demo: $(VENV)/.runtime
 	$(VENV)/bin/segtool demo $(DEMO_ARGS)
 
-test: $(VENV)/.full
+test: $(VENV)/.vision_msgs
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: $(VENV)/.full
+bench: $(VENV)/.vision_msgs
 	$(VENV)/bin/segtool bench $(BENCH_ARGS)
 
 clean:

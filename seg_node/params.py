@@ -74,8 +74,8 @@ PARAMS: tuple[Param, ...] = (
     Param('publish_color_mask', True, "Publish 'segmentation/color_mask' (rgb8 class colours).", dynamic=True),
     Param('publish_overlay', True, "Publish 'segmentation/overlay' (the input blended with the colours).",
           dynamic=True),
-    Param('publish_confidence', False, "Publish 'segmentation/confidence' (mono8, winning class probability x "
-          '255).', dynamic=True),
+    Param('publish_confidence', True, "Publish 'segmentation/confidence' (mono8, winning class probability x "
+          '255; the same header as the mask, for an exact-time synchronizer).', dynamic=True),
     Param('overlay_alpha', 0.5, 'Weight of the class colours in the overlay.', dynamic=True, low=0.0, high=1.0),
     Param('max_frame_age_ms', 0, 'Frames older than this on arrival (header stamp vs. now) are dropped and '
           'counted; 0 = off.', dynamic=True, low=0, high=60000),

@@ -120,9 +120,9 @@ class DdsProbe:
         self.node.destroy_node()
 
 
-def start_process(args: list[str], log: Path) -> subprocess.Popen:
-    """``python ARGS`` with its output in ``log``."""
-    return subprocess.Popen([sys.executable, *args], stdout=open(log, 'w'), stderr=subprocess.STDOUT)
+def start_process(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python ARGS`` with its output in ``log``, in ``env`` (default: this process's environment)."""
+    return subprocess.Popen([sys.executable, *args], stdout=open(log, 'w'), stderr=subprocess.STDOUT, env=env)
 
 
 def stop_process(process: subprocess.Popen) -> None:

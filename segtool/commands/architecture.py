@@ -59,6 +59,7 @@ FLOW = (
     ('segtool.bench', 'camera', 'frames over DDS', 'dashed'),
     ('segtool.demo_camera', 'camera', 'seg_camera'),
     ('segtool.cli', 'segtool.commands', 'one module\nper subcommand'),
+    ('outputs', 'segtool.nav2_layer', 'as Nav2 subscribes', 'dashed'),
 )
 
 
