@@ -111,19 +111,20 @@ class Peer:
         message.header.frame_id = frame_id
         self.publisher.publish(message)
 
-    def send_until(self, message, stamp_sec: int, done, timeout: float = 20.0) -> bool:
+    def send_until(self, message, stamp_sec: int, done, timeout: float = 20.0, frame_id: str = 'camera') -> bool:
         """Publish once a second until ``done()`` holds (best effort may lose a frame); whether it held."""
         end = time.monotonic() + timeout
         while time.monotonic() < end and not done():
-            self.send(message, stamp_sec)
+            self.send(message, stamp_sec, frame_id)
             self.spin_until(done, 1.0)
         return done()
 
-    def send_until_answered(self, message, stamp_sec: int, output: str = 'mask', timeout: float = 20.0) -> Image:
+    def send_until_answered(self, message, stamp_sec: int, output: str = 'mask', timeout: float = 20.0,
+                            frame_id: str = 'camera') -> Image:
         """Publish until an output with this stamp comes back; that output."""
         def answered():
             return next((m for m in self.received[output] if m.header.stamp.sec == stamp_sec), None)
-        assert self.send_until(message, stamp_sec, lambda: answered() is not None, timeout), \
+        assert self.send_until(message, stamp_sec, lambda: answered() is not None, timeout, frame_id), \
             f'no {output} came back for stamp {stamp_sec}'
         return answered()
 
