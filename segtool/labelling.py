@@ -136,6 +136,7 @@ class Labeller:
         try:
             with progress(total or None) as bar:
                 for message in reader.messages(wanted):
+                    bar.update()
                     namespace = output_namespace(message.topic, message.msgtype)
                     owner = owners.setdefault(namespace, message.topic)
                     if owner != message.topic:
@@ -146,7 +147,6 @@ class Labeller:
                         continue
                     writer.write(message.topic, message.msgtype, message.log_time, message.data)
                     self._bag_frame(message, namespace, writer, report)
-                    bar.update()
         except BagError as err:
             report.damage = str(err)
         finally:
@@ -188,7 +188,7 @@ class Labeller:
             if (other := stems.setdefault(path.stem, path)) != path:
                 raise LabelError(f'{other.name} and {path.name} would both be labelled {path.stem}.png: rename one')
         frames = ((path.stem, lambda path=path: (read_rgb(path), 'rgb8')) for path in files)
-        return self._pictures(frames, len(files), out, None)
+        return self._pictures(source, frames, len(files), out, None)
 
     def _video(self, source: Path, out: Path) -> LabelReport:
         try:
@@ -196,9 +196,9 @@ class Labeller:
         except ValueError as err:
             raise LabelError(f'{source} is neither a bag, a folder nor a video that OpenCV can read ({err})') from None
         frames = ((f'frame_{index:06d}', lambda pixels=pixels: (pixels, 'bgr8')) for index, pixels in enumerate(video))
-        return self._pictures(frames, video.frame_count, out, video.fps)
+        return self._pictures(source, frames, video.frame_count, out, video.fps)
 
-    def _pictures(self, frames: Iterator[tuple[str, Callable]], total: int | None, out: Path,
+    def _pictures(self, source: Path, frames: Iterator[tuple[str, Callable]], total: int | None, out: Path,
                   fps: float | None) -> LabelReport:
         """Write a PNG per output (and the overlay video when ``fps`` is given) of each frame ``load()`` gives."""
         report = LabelReport()
@@ -209,6 +209,7 @@ class Labeller:
         try:
             with progress(total) as bar:
                 for stem, load in frames:
+                    bar.update()
                     try:
                         pixels, encoding = load()
                     except (OSError, ValueError) as err:
@@ -225,10 +226,11 @@ class Labeller:
                         movie = movie or _open_movie(out / 'overlay.mp4', fps, pixels.shape)
                         movie.write(_for_opencv(*pictures['overlay']))
                     report.frames += 1
-                    bar.update()
         finally:
             if movie is not None:
                 movie.release()
+        if not report.frames and not report.skipped:
+            raise LabelError(f'no frame could be read from {source}')
         report.written = {f'{out / name}/': report.frames for name in names}
         if movie is not None:
             report.written[str(out / 'overlay.mp4')] = report.frames

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 import model_factory as mf
 from ros_harness import write_params
@@ -186,3 +187,23 @@ def test_video_gets_pngs_and_an_overlay_video(params, tmp_path):
     movie = cv2.VideoCapture(str(out / 'overlay.mp4'))
     assert int(movie.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
     assert (int(movie.get(cv2.CAP_PROP_FRAME_WIDTH)), int(movie.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (WIDTH, HEIGHT)
+
+
+def test_the_params_file_is_read_like_the_node_reads_it(tmp_path, capsys):
+    from seg_node.params import ParamError
+    from segtool.node_params import node_pipeline, read_params_file
+
+    path = tmp_path / 'params.yaml'
+    path.write_text(yaml.safe_dump({'/**': {'ros__parameters': {'overlay_alpha': 0.2, 'qos_depth': 3}},
+                                    'seg_node': {'ros__parameters': {'overlay_alpha': 0.7, 'typo_alpha': 1}},
+                                    'other_node': {'ros__parameters': {'qos_depth': 9}}}))
+    overrides = read_params_file(path)
+    assert overrides == {'overlay_alpha': 0.7, 'qos_depth': 3, 'typo_alpha': 1}  # the node's section wins
+    pipeline, values = node_pipeline({**overrides, 'model_path': mf.save(tmp_path), 'providers': ['cpu']})
+    assert 'typo_alpha: not parameters of seg_node' in capsys.readouterr().err
+    assert values['class_names'] == list(mf.CLASS_NAMES) and pipeline.class_names == list(mf.CLASS_NAMES)  # model's
+    with pytest.raises(ParamError, match="'overlay_alpha': 2.0 is outside"):
+        node_pipeline({'overlay_alpha': 2.0})
+    path.write_text(yaml.safe_dump({'other_node': {'ros__parameters': {}}}))
+    with pytest.raises(ParamError, match='has no'):
+        read_params_file(path)

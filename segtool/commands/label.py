@@ -28,7 +28,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser('label', help='segment a bag, a video or an image folder offline, like the node',
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('source', help='a rosbag2 bag (folder, .mcap or .db3), a video file or a folder of images')
-    p.add_argument('--out', default=None, help='output bag or folder (default: SOURCE_labelled beside the source)')
+    p.add_argument('-o', '--out', default=None, help='output bag or folder (default: SOURCE_labelled beside it)')
     p.add_argument('--params', default=None, help="the node's params file (default: config/seg_node.yaml)")
     p.add_argument('-p', '--param', action='append', default=[], metavar='NAME:=VALUE',
                    help='override one node parameter (the value read as YAML), e.g. -p model_path:=my.onnx')
