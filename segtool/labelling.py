@@ -32,7 +32,7 @@ from seg_node.image_codec import decode_image
 from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline
 from seg_node.publishing import image_message, output_images, output_topic
 from segtool.bags import BagError, BagReader, McapBagWriter, is_bag
-from segtool.frame_sources import VideoReader, image_files, read_rgb
+from segtool.frame_sources import SourceError, VideoReader, image_files, read_rgb
 
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
 IMAGE_TYPES = {IMAGE_TYPE: Image, 'sensor_msgs/msg/CompressedImage': CompressedImage}
@@ -193,7 +193,7 @@ class Labeller:
     def _video(self, source: Path, out: Path) -> LabelReport:
         try:
             video = VideoReader(source)
-        except ValueError as err:
+        except SourceError as err:
             raise LabelError(f'{source} is neither a bag, a folder nor a video that OpenCV can read ({err})') from None
         frames = ((f'frame_{index:06d}', lambda pixels=pixels: (pixels, 'bgr8')) for index, pixels in enumerate(video))
         return self._pictures(source, frames, video.frame_count, out, video.fps)
@@ -223,7 +223,8 @@ class Labeller:
                     for name in names:
                         _write_png(out / name / f'{stem}.png', *pictures[name])
                     if fps and 'overlay' in names:
-                        movie = movie or _open_movie(out / 'overlay.mp4', fps, pixels.shape)
+                        if movie is None:
+                            movie = _open_movie(out / 'overlay.mp4', fps, pixels.shape)
                         movie.write(_for_opencv(*pictures['overlay']))
                     report.frames += 1
         finally:
