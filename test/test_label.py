@@ -199,11 +199,14 @@ def test_the_params_file_is_read_like_the_node_reads_it(tmp_path, capsys):
                                     'other_node': {'ros__parameters': {'qos_depth': 9}}}))
     overrides = read_params_file(path)
     assert overrides == {'overlay_alpha': 0.7, 'qos_depth': 3, 'typo_alpha': 1}  # the node's section wins
-    pipeline, values = node_pipeline({**overrides, 'model_path': mf.save(tmp_path), 'providers': ['cpu']})
+    model = {'model_path': mf.save(tmp_path), 'providers': ['cpu']}
+    pipeline, values = node_pipeline({**overrides, **model})
     assert 'typo_alpha: not parameters of seg_node' in capsys.readouterr().err
     assert values['class_names'] == list(mf.CLASS_NAMES) and pipeline.class_names == list(mf.CLASS_NAMES)  # model's
     with pytest.raises(ParamError, match="'overlay_alpha': 2.0 is outside"):
         node_pipeline({'overlay_alpha': 2.0})
+    with pytest.raises(ParamError, match='2 names but the model outputs 3 classes'):  # checked against the model
+        node_pipeline({**model, 'class_names': ['a', 'b']})
     path.write_text(yaml.safe_dump({'other_node': {'ros__parameters': {}}}))
     with pytest.raises(ParamError, match='has no'):
         read_params_file(path)
