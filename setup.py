@@ -34,7 +34,7 @@ setup(
         'cpu': ['onnxruntime'],
         'gpu': ['onnxruntime-gpu'],
         'ros': ROS_WHEELS,
-        'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib', 'pillow'],
+        'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib', 'pillow', 'rosbags', 'mcap'],
         'test': ['pytest', 'onnx', 'tflite', 'scikit-image', 'flake8', 'pydocstyle', 'ros-ament-flake8',
                  'ros-ament-pep257', *MESSAGE_BUILD],
     },

@@ -157,6 +157,7 @@ class InferenceEngine:
 
         if not os.path.isfile(path):
             raise ModelError(f'model file not found: {path}')
+        self.path = path
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if num_threads > 0:

@@ -2,6 +2,8 @@
 
 :func:`model_defaults` and :func:`check_against_model` reconcile the model's own description with the
 user's parameters; :class:`SegmentationPipeline` turns a decoded frame into the requested outputs.
+:func:`open_engine` and :func:`build_pipeline` turn parameter values into a pipeline, for the node and for
+everything that must answer like it (offline labelling).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine, ModelSpec
 from seg_node.label_sets import voc_palette
 from seg_node.model_metadata import ModelMetadata
+from seg_node.package_files import resolve_model_path
 from seg_node.params import PARAMS, ParamError
 from seg_node.postprocessing import Postprocessor, blend
 from seg_node.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Geometry, Preprocessor
@@ -35,7 +38,7 @@ def model_defaults(spec: ModelSpec, metadata: ModelMetadata) -> dict:
     }
 
 
-def check_against_model(spec: ModelSpec, values: dict) -> None:
+def check_against_model(spec: ModelSpec, values: Mapping) -> None:
     """Raise ParamError where the parameters contradict the model file."""
     names, palette, size = values['class_names'], values['palette'], tuple(values['input_size'])
     classes = spec.num_classes if spec.num_classes and spec.num_classes > 1 else None
@@ -49,6 +52,17 @@ def check_against_model(spec: ModelSpec, values: dict) -> None:
     if spec.input_hw and size != spec.input_hw:
         raise ParamError(f"parameter 'input_size': {list(size)} but the model's input is fixed at "
                          f'{list(spec.input_hw)}')
+
+
+def open_engine(values: Mapping) -> InferenceEngine:
+    """Load the model ``values['model_path']`` names (resolved like the node does) on the preferred providers."""
+    return InferenceEngine(resolve_model_path(values['model_path']), values['providers'], values['num_threads'])
+
+
+def build_pipeline(engine: InferenceEngine, values: Mapping) -> SegmentationPipeline:
+    """Build the pipeline of ``engine`` under every parameter; ParamError where they contradict the model."""
+    check_against_model(engine.spec, values)
+    return SegmentationPipeline(engine, values, values['resize_mode'])
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,7 @@ class Result:
 class SegmentationPipeline:
     """Decoded frame -> labels, colours, overlay and confidence at the frame's resolution."""
 
-    def __init__(self, engine: InferenceEngine, values: dict, resize_mode: str) -> None:
+    def __init__(self, engine: InferenceEngine, values: Mapping, resize_mode: str) -> None:
         spec = engine.spec
         self.engine = engine
         self.resize_mode = resize_mode

@@ -26,9 +26,9 @@ from seg_node.image_codec import Frame, ImageError
 from seg_node.inference import InferenceEngine, ModelError
 from seg_node.mailbox import NewestFrames
 from seg_node.model_metadata import MetadataError
-from seg_node.package_files import resolve_model_path
 from seg_node.params import FROM_MODEL, PARAMS, ParamError, check
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
+from seg_node.pipeline import (FrameSettings, Outputs, SegmentationPipeline, build_pipeline, model_defaults,
+                               open_engine)
 
 #: What a startup (or configure) fault raises: the node prints it as one line, the lifecycle node fails the transition.
 STARTUP_ERRORS = (ModelError, ParamError, MetadataError)
@@ -81,12 +81,10 @@ class Segmenter:
         Raises one of STARTUP_ERRORS, naming the fault, if the model or a parameter cannot be used.
         """
         values = dict(self.values)
-        model_file = resolve_model_path(values['model_path'])
-        engine = InferenceEngine(model_file, values['providers'], values['num_threads'])
+        engine = open_engine(values)
         defaults = model_defaults(engine.spec, engine.metadata)
         values.update({p.name: self._declare(p, defaults[p.name]) for p in PARAMS if p.default is FROM_MODEL})
-        check_against_model(engine.spec, values)
-        pipeline = SegmentationPipeline(engine, values, values['resize_mode'])
+        pipeline = build_pipeline(engine, values)
         height, width = pipeline.input_hw or (480, 640)
         pipeline.run(Frame(np.zeros((height, width, 3), np.uint8), False), Outputs(mask=True),
                      FrameSettings.from_values(values))  # the first run allocates and optimizes
@@ -96,7 +94,7 @@ class Segmenter:
                         for name in values['cameras'] or ['']]
         self._diagnostics = self.node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._timer = self.node.create_timer(1.0, self._tick)
-        self.node.get_logger().info(f'model {model_file}: {engine.spec.describe()}; '
+        self.node.get_logger().info(f'model {engine.path}: {engine.spec.describe()}; '
                                     f'execution provider {engine.provider}')
 
     def activate(self) -> None:

@@ -1,4 +1,4 @@
-"""``segtool``: the workbench behind seg_node: train, evaluate, export, import, compare, bench, demo, nav2-check.
+"""``segtool``: the workbench behind seg_node, one subcommand per task (``segtool --help`` lists them).
 
 Each subcommand lives in its own module of :mod:`segtool.commands`, listed in ``COMMANDS``, which registers
 itself through ``add_parser(subparsers)`` and sets ``func``; heavy imports (torch, onnxruntime, rclpy) happen
@@ -10,7 +10,8 @@ import argparse
 import importlib
 
 COMMANDS = tuple(f'segtool.commands.{name}' for name in (
-    'train', 'evaluate', 'export', 'compare', 'import_model', 'bench', 'demo', 'nav2_check', 'architecture'))
+    'train', 'evaluate', 'export', 'compare', 'import_model', 'bench', 'soak', 'label', 'demo', 'nav2_check',
+    'architecture'))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,9 @@
 """Pictures from disk: image folders and video files, for the demo camera, datasets and offline labelling."""
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -26,6 +28,26 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+class VideoReader:
+    """A video file read frame by frame in OpenCV's BGR order, with its frame rate and (estimated) frame count."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._capture = cv2.VideoCapture(str(self.path))
+        if not self._capture.isOpened():
+            raise SourceError(f'cannot open video {self.path}')
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self.frame_count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Yield every frame once, then release the file."""
+        try:
+            while (grabbed := self._capture.read())[0]:
+                yield grabbed[1]
+        finally:
+            self._capture.release()
+
+
 def load_frames(source: str, height: int, width: int, count: int, seed: int = 0) -> list[np.ndarray]:
     """Up to ``count`` RGB frames of (height, width) from ``scenes``, an image folder or a video file."""
     if source == 'scenes':
@@ -35,11 +57,7 @@ def load_frames(source: str, height: int, width: int, count: int, seed: int = 0)
     if path.is_dir():
         frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in image_files(path)[:count]]
     elif path.is_file():
-        video = cv2.VideoCapture(str(path))
-        frames = []
-        while len(frames) < count and (grabbed := video.read())[0]:
-            frames.append(grabbed[1])
-        video.release()
+        frames = list(islice(VideoReader(path), count))
     else:
         raise SourceError(f"frame source '{source}' is neither 'scenes', a folder nor a video file")
     frames = [f for f in frames if f is not None]

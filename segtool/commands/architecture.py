@@ -58,6 +58,10 @@ FLOW = (
     ('segtool.bench', 'seg_node.frame_path', 'times the code\nthat ships', 'dashed'),
     ('segtool.bench', 'camera', 'frames over DDS', 'dashed'),
     ('segtool.demo_camera', 'camera', 'seg_camera'),
+    ('segtool.bags', 'segtool.labelling', 'bag messages'),
+    ('segtool.frame_sources', 'segtool.labelling', 'videos, folders'),
+    ('segtool.node_params', 'segtool.labelling', "the node's pipeline\nfrom its params file"),
+    ('segtool.labelling', 'seg_node.frame_path', 'labels with the\ncode that ships', 'dashed'),
     ('segtool.cli', 'segtool.commands', 'one module\nper subcommand'),
     ('outputs', 'segtool.nav2_layer', 'as Nav2 subscribes', 'dashed'),
 )

@@ -41,12 +41,10 @@ def add_parser(subparsers) -> None:
 
 def default_model() -> str:
     """Return the model config/seg_node.yaml names, resolved like the node does."""
-    import yaml
-
     from seg_node.package_files import config_file, resolve_model_path
+    from segtool.node_params import read_params_file
 
-    config = yaml.safe_load(config_file('seg_node.yaml').read_text())
-    return resolve_model_path(config['seg_node']['ros__parameters']['model_path'])
+    return resolve_model_path(read_params_file(config_file('seg_node.yaml'))['model_path'])
 
 
 def run(args: argparse.Namespace) -> int:
