@@ -28,6 +28,8 @@ from seg_node.package_files import resolve_model_path
 from seg_node.params import FROM_MODEL, PARAMS, ParamError, check
 from seg_node.pipeline import (OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline, check_against_model,
                                model_defaults)
+from seg_node.refine.groups import UNKNOWN_GROUP
+from seg_node.refine.temporal import CameraStream
 
 STARTUP_ERRORS = (ModelError, ParamError, MetadataError)
 _PARAM_TYPES = {bool: Parameter.Type.BOOL, int: Parameter.Type.INTEGER, float: Parameter.Type.DOUBLE,
@@ -99,6 +101,7 @@ class SegNode(Node):
         # Read-only and replaced whole on every change: the worker takes one snapshot per frame.
         self.values = MappingProxyType(values)
         self.pipeline = SegmentationPipeline(self.engine, values, values['resize_mode'])
+        self.stream = CameraStream()  # the camera's state across frames (temporal smoothing)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.get_logger().info(f'model {model_file}: {spec.describe()}; '
                                f'execution provider {self.engine.provider}')
@@ -108,7 +111,7 @@ class SegNode(Node):
                        else ReliabilityPolicy.RELIABLE)
         out_qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE)
         self._outputs = {name: self.create_publisher(Image, publishing.output_topic(name), out_qos)
-                         for name in OUTPUT_NAMES}
+                         for name in OUTPUT_NAMES if name != 'group_mask' or self.pipeline.groups}
         self._publish_label_info()
         self.diagnostics = self.create_publisher(publishing.DiagnosticArray, '/diagnostics', 10)
         self.stats = PipelineStats()
@@ -133,20 +136,27 @@ class SegNode(Node):
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         try:
             checked = {p.name: check(p.name, p.value) for p in parameters}
+            check_against_model(self.engine.spec, {**self.values, **checked})
         except (ParamError, KeyError) as err:
             return SetParametersResult(successful=False, reason=str(err))
         self.values = MappingProxyType({**self.values, **checked})
         return SetParametersResult(successful=True)
 
     def _publish_label_info(self) -> None:
-        message = publishing.label_info_message(self.pipeline.class_names, self.get_clock().now().to_msg())
+        stamp = self.get_clock().now().to_msg()
+        message = publishing.label_info_message(self.pipeline.class_names, stamp)
         if message is None:
-            self.get_logger().info('vision_msgs not installed: label metadata only as parameters class_names/palette')
+            self.get_logger().info('vision_msgs not installed: label metadata only as parameters class_names/palette'
+                                   ' (group names: class_groups)')
             return
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._label_info_pub = self.create_publisher(type(message), publishing.LABEL_INFO_TOPIC, latched)
-        self._label_info_pub.publish(message)
+        self._label_info_pubs = [self.create_publisher(type(message), publishing.LABEL_INFO_TOPIC, latched)]
+        self._label_info_pubs[0].publish(message)
+        if self.pipeline.groups:
+            groups = publishing.label_info_message(list(self.pipeline.groups.names), stamp, unknown_id=UNKNOWN_GROUP)
+            self._label_info_pubs.append(self.create_publisher(type(groups), publishing.GROUP_INFO_TOPIC, latched))
+            self._label_info_pubs[1].publish(groups)
 
     def _on_image(self, message) -> None:
         self.stats.count('in')
@@ -163,7 +173,7 @@ class SegNode(Node):
     def _wanted(self, values) -> Outputs:
         pubs = self._outputs
         return Outputs(**{name: values[f'publish_{name}'] and pubs[name].get_subscription_count() > 0
-                          for name in OUTPUT_NAMES})
+                          for name in pubs})
 
     def _work(self) -> None:
         while (item := self._mailbox.take()) is not None:
@@ -184,7 +194,7 @@ class SegNode(Node):
 
     def _process(self, message, arrived: float, want: Outputs, settings: FrameSettings) -> None:
         start = time.perf_counter()
-        processed = process_frame(self.pipeline, message, self._decode, want, settings)
+        processed = process_frame(self.pipeline, message, self._decode, want, settings, self.stream)
         built = time.perf_counter()
         for name, output in processed.messages.items():
             self._outputs[name].publish(output)

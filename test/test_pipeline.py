@@ -1,4 +1,6 @@
 """The pipeline without ROS: every model layout the node claims, pixel for pixel, letterbox and channel order."""
+from dataclasses import replace
+
 import numpy as np
 import onnx
 import pytest
@@ -103,7 +105,7 @@ def test_outputs_not_wanted_are_not_computed(tmp_path):
 def test_overlay_blends_with_alpha(tmp_path):
     pipe = pipeline(mf.save(tmp_path))
     rgb = mf.random_blocks(16, 16, 4, seed=7)
-    overlay = pipe.run(Frame(rgb, False), ALL, FrameSettings(overlay_alpha=0.3)).overlay
+    overlay = pipe.run(Frame(rgb, False), ALL, replace(SETTINGS, overlay_alpha=0.3)).overlay
     colours = np.array(mf.PALETTE, float)[mf.expected_labels(rgb)]
     assert np.abs(overlay - (0.7 * rgb + 0.3 * colours)).max() <= 1.0
 
