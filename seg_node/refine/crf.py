@@ -13,8 +13,8 @@ normalised to a kernel-weighted mean of the other pixels' Q, so a weight is the 
 neighbourhood adds. The smoothness message is an exact separable Gaussian (OpenCV, cut at 3 sigma); the
 appearance message is approximated on a sparse bilateral grid: pixels are splatted to the nearest cell of a 5-D
 lattice (y, x, r, g, b), one cell per sigma along each axis, the lattice is blurred with [1/2, 1, 1/2] along each
-axis, and every pixel reads its cell back. That kernel weighs a pixel by 1 within its cell and about exp(-d^2 / 2) at d cells
-(test/test_refine.py compares it with the exact kernel).
+axis, and every pixel reads its cell back. That kernel weighs a pixel by 1 within its cell and about exp(-d^2 / 2)
+at d cells (test/test_refine.py compares it with the exact kernel).
 """
 from __future__ import annotations
 
