@@ -38,7 +38,8 @@ class Parameters:
 
     def set(self, **values) -> None:
         """Set parameters; each must be accepted."""
-        request = SetParameters.Request(parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
+        messages = [Parameter(name, value=value).to_parameter_msg() for name, value in values.items()]
+        request = SetParameters.Request(parameters=messages)
         for result in self._call(self.setter, request).results:
             assert result.successful, result.reason
 
