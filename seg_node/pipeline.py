@@ -137,6 +137,7 @@ class SegmentationPipeline:
         self.input_hw = tuple(values['input_size']) if 0 not in values['input_size'] else None
         self.class_names = list(values['class_names'])
         palette = np.asarray(values['palette'], np.uint8).reshape(-1, 3)
+        self.palette = palette[:len(self.class_names)]
         self.preprocess = Preprocessor(values['mean'], values['std'], spec.input_layout, spec.input_dtype)
         self.postprocess = Postprocessor(spec, len(self.class_names), palette)
         self.groups = ClassGroups.parse(with_defaults(values)['class_groups'], self.class_names)

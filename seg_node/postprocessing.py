@@ -33,9 +33,10 @@ def argmax_channels(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    """Softmax over axis 0 of (C, ...) float32 scores (class planes)."""
+    """Softmax over axis 0 of (C, H, W) float32 scores (class planes); OpenCV's exp, several times numpy's speed."""
     out = scores - scores.max(axis=0)
-    np.exp(out, out=out)
+    planes = out.reshape(out.shape[0] * out.shape[1], -1)
+    cv2.exp(planes, dst=planes)
     out /= out.sum(axis=0)
     return out
 

@@ -10,7 +10,7 @@ import argparse
 import importlib
 
 COMMANDS = tuple(f'segtool.commands.{name}' for name in (
-    'train', 'evaluate', 'export', 'compare', 'import_model', 'bench', 'demo', 'architecture'))
+    'train', 'evaluate', 'refine_eval', 'export', 'compare', 'import_model', 'bench', 'demo', 'architecture'))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -59,8 +59,10 @@ def interior(truth: np.ndarray) -> np.ndarray:
 
 
 def test_refinements_fix_a_noisy_model_and_steady_a_flickering_pixel(tmp_path):
-    """A model whose raw argmax is wrong at a tenth of the pixels: cleanup and CRF each fix >= 80 % of those inside
-    regions; a pixel whose colour flickers frame to frame keeps one label with temporal smoothing."""
+    """Cleanup and CRF each fix >= 80 % of a noisy model's wrong interior pixels; temporal smoothing steadies flicker.
+
+    The model's raw argmax is wrong at about a tenth of the pixels (fixed noise added to its scores).
+    """
     noise = mf.logit_noise(SIZE, 0.1, 8.0, seed=3)
     model = mf.save(tmp_path, size=SIZE, noise=noise)
     peer = Peer(topics=('mask',))

@@ -70,24 +70,25 @@ class AppearanceMessage:
 
     def __init__(self, image: np.ndarray, spatial_sigma: float, color_sigma: float) -> None:
         h, w = image.shape[:2]
-        rows, cols = np.divmod(np.arange(h * w), w)
-        cells = np.empty((h * w, 5), np.int64)
-        cells[:, 0] = np.rint(rows / spatial_sigma)
-        cells[:, 1] = np.rint(cols / spatial_sigma)
-        cells[:, 2:] = np.rint(image.reshape(-1, 3) / np.float32(color_sigma))
-        cells += 1  # a free cell on each side for the neighbours of the outermost ones
-        sizes = cells.max(axis=0) + 2
-        strides = np.cumprod(np.r_[1, sizes[:0:-1]])[::-1]
-        keys = cells @ strides
-        order = np.argsort(keys, kind='stable')
-        ordered = keys[order]
+        # Cell coordinates along each axis, shifted by one: a free cell lies beyond the outermost occupied ones.
+        rows = np.rint(np.arange(h) / spatial_sigma).astype(np.int64) + 1
+        cols = np.rint(np.arange(w) / spatial_sigma).astype(np.int64) + 1
+        levels = np.rint(np.arange(256) / color_sigma).astype(np.int64) + 1
+        colour = np.take(levels, image.reshape(-1, 3))
+        span = int(levels[-1]) + 2
+        sizes = (int(rows[-1]) + 2, int(cols[-1]) + 2, span, span, span)
+        strides = np.cumprod((1,) + sizes[:0:-1])[::-1]
+        keys = ((rows[:, None] * strides[0] + cols[None, :] * strides[1]).ravel()
+                + colour[:, 0] * strides[2] + colour[:, 1] * strides[3] + colour[:, 2])
+        # Sort the pixels by cell: the pixel index rides in the key's low part (np.sort is far faster than argsort).
+        packed = np.sort(keys * (h * w) + np.arange(h * w))
+        order, ordered = packed % (h * w), packed // (h * w)
         first = np.r_[True, ordered[1:] != ordered[:-1]]
         self.keys = ordered[first]
         self.order, self.starts = order, np.flatnonzero(first)
         self.cell_of = np.empty(h * w, np.int64)
         self.cell_of[order] = np.cumsum(first) - 1
-        self.neighbours = [(self._lookup(self.keys - s), self._lookup(self.keys + s)) for s in strides]
-        self.shape = (h, w)
+        self.neighbours = [(self._lookup(self.keys - stride), self._lookup(self.keys + stride)) for stride in strides]
         self.norm = _normaliser(self._filter(np.ones((1, h * w), np.float32)))
 
     def _lookup(self, keys: np.ndarray) -> np.ndarray:
@@ -98,13 +99,13 @@ class AppearanceMessage:
     def _filter(self, values: np.ndarray) -> np.ndarray:
         """Splat (C, N) values to the grid, blur it along each axis, slice it back to (C, N)."""
         grid = np.zeros((values.shape[0], len(self.keys) + 1), np.float32)
-        grid[:, :-1] = np.add.reduceat(values[:, self.order], self.starts, axis=1)
+        grid[:, :-1] = np.add.reduceat(np.take(values, self.order, axis=1), self.starts, axis=1)
         for below, above in self.neighbours:
-            blurred = grid[:, below]
-            blurred += grid[:, above]
+            blurred = np.take(grid, below, axis=1)
+            blurred += np.take(grid, above, axis=1)
             blurred *= 0.5
             grid[:, :-1] += blurred
-        return grid[:, self.cell_of]
+        return np.take(grid, self.cell_of, axis=1)
 
     def __call__(self, q: np.ndarray) -> np.ndarray:
         """Return the normalised message of Q (C, H, W)."""
@@ -120,7 +121,7 @@ def dense_crf(probabilities: np.ndarray, image: np.ndarray, iterations: int, spa
               smoothness_sigma: float) -> np.ndarray:
     """Refine (C, H, W) class probabilities with ``iterations`` mean-field updates, guided by the (H, W, 3) image."""
     q = np.ascontiguousarray(probabilities, dtype=np.float32)
-    log_p = np.log(np.maximum(q, 1e-6))
+    log_p = cv2.log(np.maximum(q, 1e-6).reshape(q.shape[0] * q.shape[1], -1)).reshape(q.shape)
     messages = []
     if appearance_weight > 0:
         messages.append((appearance_weight, AppearanceMessage(image, spatial_sigma, color_sigma)))

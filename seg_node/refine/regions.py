@@ -19,13 +19,13 @@ def remove_small_regions(labels: np.ndarray, min_px: int) -> np.ndarray:
     small_count = 0
     for label in np.flatnonzero(np.bincount(labels.ravel())):
         count, components, stats, _ = cv2.connectedComponentsWithStats(
-            (labels == label).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+            cv2.compare(labels, int(label), cv2.CMP_EQ), connectivity=8, ltype=cv2.CV_32S)
         small = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] < min_px) + 1
         if small.size == 0:
             continue
         numbering = np.zeros(count, np.int32)
         numbering[small] = np.arange(small_count + 1, small_count + 1 + small.size)
-        region_ids += numbering[components]
+        region_ids += np.take(numbering, components)
         small_count += small.size
     if small_count == 0:
         return labels
