@@ -18,6 +18,7 @@ from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
 from seg_node.params import BY_NAME
 from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.postprocessing import content_slices
 from seg_node.refine.temporal import CameraStream
 from segtool.training.metrics import ConfusionMatrix
 
@@ -104,6 +105,20 @@ def segment(pipeline: SegmentationPipeline, rgb: np.ndarray, settings: FrameSett
     start = time.perf_counter()
     labels = pipeline.run(Frame(rgb, bgr=False), Outputs(mask=True), settings, stream).labels
     return labels, time.perf_counter() - start
+
+
+def model_resolution_labels(pipeline: SegmentationPipeline, rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """Return the pipeline's class decision at the model's resolution, before any resize, and the seconds taken."""
+    start = time.perf_counter()
+    geometry = pipeline.geometry(rgb.shape[:2])
+    raw = pipeline.engine.run(pipeline.preprocess(Frame(rgb, bgr=False), geometry))
+    labels, _ = pipeline.postprocess.decide(raw, False)
+    return labels[content_slices(geometry, labels.shape)], time.perf_counter() - start
+
+
+def resize_nearest(labels: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Resize a label map to ``hw`` (nearest)."""
+    return cv2.resize(labels, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 def score_dataset(pipeline: SegmentationPipeline, settings: FrameSettings, dataset, ignore_index: int) -> Score:

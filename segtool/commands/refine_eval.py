@@ -11,7 +11,9 @@ Measure the node's refinements (docs/postprocessing.md) side by side in one run,
 which training never draws, generated at the camera size with their exact labels), an optional weakened road
 model on the same scenes, and the person model on scikit-image's photos against test/data's golden masks. For each
 configuration: mIoU, boundary F-score (2-pixel tolerance), per-class IoU, and the median time of a frame through
-the pipeline, all configurations taking turns frame by frame so that a busy machine slows them alike. Temporal
+the pipeline, all configurations taking turns frame by frame so that a busy machine slows them alike. A reference
+row scores the same frames' class decisions at the model's resolution (the truth resized nearest to it): what
+upsampling has to work with. Temporal
 smoothing is measured on sequences: every held-out scene shown for several frames with fresh sensor noise each
 frame, scored per frame, with the share of pixels whose label changes from one frame to the next (flicker).
 Writes OUT.json, OUT.png (bar charts) and OUT.md (the tables)."""
@@ -20,10 +22,14 @@ Writes OUT.json, OUT.png (bar charts) and OUT.md (the tables)."""
 CONFIGS = {
     'off': {},
     'crf': {'crf_iterations': 5},
-    'cleanup': {'min_region_px': 64},
+    'crf, 2 iterations': {'crf_iterations': 2},
+    'cleanup': {'min_region_px': 32},
     'bilinear': {'upsample': 'bilinear'},
-    'all': {'crf_iterations': 5, 'min_region_px': 64, 'upsample': 'bilinear'},
+    'crf + bilinear': {'crf_iterations': 5, 'upsample': 'bilinear'},
+    'all': {'crf_iterations': 5, 'min_region_px': 32, 'upsample': 'bilinear'},
 }
+#: The reference row: the class decisions at the model's resolution, scored against the truth resized to it.
+MODEL_RESOLUTION = 'decided at model resolution (reference)'
 #: The configurations compared on noisy sequences.
 SEQUENCE_CONFIGS = {'off': {}, 'temporal 0.5': {'temporal_smoothing': 0.5}, 'temporal 0.8': {'temporal_smoothing': 0.8}}
 
@@ -53,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from seg_node.pipeline import FrameSettings
     from seg_node.refine.temporal import CameraStream
     from segtool.datasets import open_dataset
-    from segtool.node_eval import Score, node_pipeline, segment
+    from segtool.node_eval import Score, model_resolution_labels, node_pipeline, resize_nearest, segment
     from segtool.training.metrics import ConfusionMatrix
 
     base = FrameSettings.defaults()
@@ -63,12 +69,15 @@ def run(args: argparse.Namespace) -> int:
     road = open_dataset('road', 'test', tuple(args.camera_size), args.count)
 
     def compare(pipeline, frames, ignore_index=255) -> dict:
-        """Every configuration on every frame, taking turns frame by frame."""
-        scores = {name: Score(ConfusionMatrix(len(pipeline.class_names), ignore_index)) for name in settings}
+        """Every configuration on every frame, taking turns frame by frame, and the model-resolution reference."""
+        scores = {name: Score(ConfusionMatrix(len(pipeline.class_names), ignore_index))
+                  for name in (*settings, MODEL_RESOLUTION)}
         for image, truth in frames:
             for name, setting in settings.items():
                 labels, seconds = segment(pipeline, image, setting)
                 scores[name].add(labels, truth, seconds, None)
+            labels, seconds = model_resolution_labels(pipeline, image)
+            scores[MODEL_RESOLUTION].add(labels, resize_nearest(truth, labels.shape), seconds, None)
         return {name: score.report(pipeline.class_names) for name, score in scores.items()}
 
     for model_name, path in models.items():
@@ -148,8 +157,9 @@ def markdown_tables(results: dict) -> str:
                 ious = ' | '.join(_number(report['iou'][n]) for n in names)
                 extra = f' | {100 * report["changed_per_frame"]:.2f} %' if flicker else ''
                 added = report['ms_median'] - base_ms
+                ms = '' if config == MODEL_RESOLUTION else f'{report["ms_median"]:.1f} ({added:+.1f})'
                 lines.append(f'| {config} | {report["mean_iou"]:.4f} | {report["boundary_f"]:.4f} | {ious}{extra} | '
-                             f'{report["ms_median"]:.1f} ({"+" if added >= 0 else ""}{added:.1f}) |')
+                             f'{ms} |')
             lines.append('')
     return '\n'.join(lines)
 
