@@ -85,6 +85,16 @@ def test_appearance_grid_approximates_the_exact_kernel():
     assert np.corrcoef(approximate.ravel(), exact.ravel())[0, 1] > 0.95
 
 
+def test_appearance_grid_without_the_packed_sort_gives_the_same_message(monkeypatch):
+    """Keys too large to carry the pixel index (a huge input, tiny sigmas) take the plain argsort."""
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (6, 7, 3)).astype(np.uint8)
+    q = softmax(rng.normal(size=(3, 6, 7)).astype(np.float32))
+    packed = AppearanceMessage(image, 2.0, 30.0)(q)
+    monkeypatch.setattr(np, 'iinfo', lambda dtype: type('Info', (), {'max': 0})())
+    np.testing.assert_allclose(AppearanceMessage(image, 2.0, 30.0)(q), packed, atol=1e-6)
+
+
 def noisy_scores(seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(probabilities (3, H, W), picture, truth): blocks of colour, class scores with sparse strong noise."""
     picture = mf.random_blocks(48, 64, 8, seed=seed)

@@ -80,9 +80,14 @@ class AppearanceMessage:
         strides = np.cumprod((1,) + sizes[:0:-1])[::-1]
         keys = ((rows[:, None] * strides[0] + cols[None, :] * strides[1]).ravel()
                 + colour[:, 0] * strides[2] + colour[:, 1] * strides[3] + colour[:, 2])
-        # Sort the pixels by cell: the pixel index rides in the key's low part (np.sort is far faster than argsort).
-        packed = np.sort(keys * (h * w) + np.arange(h * w))
-        order, ordered = packed % (h * w), packed // (h * w)
+        # Sort the pixels by cell: the pixel index rides in the key's low part (np.sort is far faster than argsort),
+        # unless the product could overflow (huge inputs with tiny sigmas).
+        if int(keys.max()) < np.iinfo(np.int64).max // (h * w):
+            packed = np.sort(keys * (h * w) + np.arange(h * w))
+            order, ordered = packed % (h * w), packed // (h * w)
+        else:
+            order = np.argsort(keys)
+            ordered = keys[order]
         first = np.r_[True, ordered[1:] != ordered[:-1]]
         self.keys = ordered[first]
         self.order, self.starts = order, np.flatnonzero(first)
