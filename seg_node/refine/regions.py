@@ -18,14 +18,16 @@ def remove_small_regions(labels: np.ndarray, min_px: int) -> np.ndarray:
     region_ids = np.zeros((h, w), np.int32)
     small_count = 0
     for label in np.flatnonzero(np.bincount(labels.ravel())):
-        count, components, stats, _ = cv2.connectedComponentsWithStats(
-            cv2.compare(labels, int(label), cv2.CMP_EQ), connectivity=8, ltype=cv2.CV_32S)
+        mask = cv2.compare(labels, int(label), cv2.CMP_EQ)
+        x, y, box_w, box_h = cv2.boundingRect(mask)  # labelling only the class's bounding box is much cheaper
+        box = (slice(y, y + box_h), slice(x, x + box_w))
+        count, components, stats, _ = cv2.connectedComponentsWithStats(mask[box], connectivity=8, ltype=cv2.CV_32S)
         small = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] < min_px) + 1
         if small.size == 0:
             continue
         numbering = np.zeros(count, np.int32)
         numbering[small] = np.arange(small_count + 1, small_count + 1 + small.size)
-        region_ids += np.take(numbering, components)
+        region_ids[box] += np.take(numbering, components)
         small_count += small.size
     if small_count == 0:
         return labels
