@@ -16,7 +16,7 @@ import numpy as np
 
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
-from seg_node.params import BY_NAME
+from seg_node.params import BY_NAME, ParamError, check
 from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
 from seg_node.postprocessing import content_slices
 from seg_node.refine.temporal import CameraStream
@@ -39,8 +39,12 @@ def add_refinement_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> FrameSettings:
-    """Return the node's default settings with the refinement options of ``args``."""
-    return replace(FrameSettings.defaults(), **{name: getattr(args, name) for name in FRAME_REFINEMENTS})
+    """Return the node's default settings with the refinement options of ``args``, checked as the node checks them."""
+    try:
+        changes = {name: check(name, getattr(args, name)) for name in FRAME_REFINEMENTS}
+    except ParamError as err:
+        raise SystemExit(f'segtool: {err}') from None
+    return replace(FrameSettings.defaults(), **changes)
 
 
 def node_pipeline(model: str | Path) -> SegmentationPipeline:

@@ -8,6 +8,7 @@ import pytest
 import model_factory as mf
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
+from seg_node.package_files import resolve_model_path
 from seg_node.params import ParamError
 from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
 from seg_node.postprocessing import softmax
@@ -212,3 +213,34 @@ def test_a_model_that_outputs_class_ids_refuses_score_refinements(tmp_path):
     check_against_model(engine.spec, {**values, 'min_region_px': 10})
     with pytest.raises(ParamError, match="'crf_iterations': 5 needs class scores, but the model outputs class ids"):
         check_against_model(engine.spec, {**values, 'crf_iterations': 5})
+
+
+def test_segtool_eval_scores_the_node_pipeline_with_refinements(tmp_path):
+    """``segtool eval --crf-iterations N``: the node's pipeline at camera size, the settings in the report."""
+    import json
+
+    from segtool.cli import main
+
+    out = tmp_path / 'report.json'
+    model = resolve_model_path('road_fastscnn.onnx')
+    assert main(['eval', model, '--count', '2', '--camera-size', '96', '128',
+                 '--crf-iterations', '1', '--upsample', 'bilinear', '--out', str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report['camera_size'] == [96, 128] and report['images'] == 2
+    assert report['settings']['crf_iterations'] == 1 and report['settings']['upsample'] == 'bilinear'
+    assert 0.5 < report['mean_iou'] <= 1 and 0 < report['boundary_f'] <= 1
+    with pytest.raises(SystemExit, match="'crf_iterations': 50 is outside 0..20"):
+        main(['eval', model, '--crf-iterations', '50'])
+
+
+def test_segtool_refine_eval_writes_every_row(tmp_path):
+    from segtool.cli import main
+    from segtool.commands.refine_eval import CONFIGS, MODEL_RESOLUTION, SEQUENCE_CONFIGS
+
+    out = tmp_path / 'refine'
+    assert main(['refine-eval', '--count', '1', '--camera-size', '96', '128', '--sequences', '1',
+                 '--sequence-frames', '2', '--out', str(out)]) == 0
+    tables = out.with_suffix('.md').read_text()
+    for row in (*CONFIGS, MODEL_RESOLUTION, *SEQUENCE_CONFIGS):
+        assert f'| {row} |' in tables
+    assert out.with_suffix('.png').stat().st_size > 0 and '**person**' in tables

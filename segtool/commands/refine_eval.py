@@ -18,6 +18,8 @@ smoothing is measured on sequences: every held-out scene shown for several frame
 frame, scored per frame, with the share of pixels whose label changes from one frame to the next (flicker).
 Writes OUT.json, OUT.png (bar charts) and OUT.md (the tables)."""
 
+#: The person model's golden masks (test/test_person_model.py), in the source tree.
+GOLDEN_MASKS = Path(__file__).resolve().parents[2] / 'test' / 'data'
 #: The configurations compared on single frames: name -> settings changed from the node's defaults.
 CONFIGS = {
     'off': {},
@@ -37,9 +39,10 @@ SEQUENCE_CONFIGS = {'off': {}, 'temporal 0.5': {'temporal_smoothing': 0.5}, 'tem
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser('refine-eval', help='refinements off and on, side by side (docs/postprocessing.md)',
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--road-model', default='models/road_fastscnn.onnx', help='default %(default)s')
+    p.add_argument('--road-model', default='road_fastscnn.onnx',
+                   help='default %(default)s (a bare name is looked up like the node\'s model_path)')
     p.add_argument('--weak-model', default=None, help='a weakened road model (ONNX), e.g. an early checkpoint')
-    p.add_argument('--person-model', default='models/person_selfie.onnx', help='default %(default)s')
+    p.add_argument('--person-model', default='person_selfie.onnx', help='default %(default)s')
     p.add_argument('--count', type=int, default=100, help='held-out road scenes (default %(default)s)')
     p.add_argument('--camera-size', type=int, nargs=2, default=(480, 640), metavar=('H', 'W'),
                    help='road camera resolution (default %(default)s)')
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from seg_node.package_files import resolve_model_path
     from seg_node.pipeline import FrameSettings
     from seg_node.refine.temporal import CameraStream
     from segtool.datasets import open_dataset
@@ -81,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
         return {name: score.report(pipeline.class_names) for name, score in scores.items()}
 
     for model_name, path in models.items():
+        path = resolve_model_path(path)
         pipeline = node_pipeline(path)
         print(f'{model_name}: {path}, {len(road)} scenes at {args.camera_size[0]}x{args.camera_size[1]}', flush=True)
-        results[model_name] = {'model': str(path), 'frames': compare(pipeline, (road[i] for i in range(len(road))))}
+        frames = compare(pipeline, (road[i] for i in range(len(road))))
+        results[model_name] = {'model': models[model_name], 'frames': frames}
         rng = np.random.default_rng(0)
         sequence_scores = {name: Score(ConfusionMatrix(len(pipeline.class_names))) for name in SEQUENCE_CONFIGS}
         for scene in range(min(args.sequences, len(road))):
@@ -102,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
     if person is None:
         print('scikit-image is not installed (test extra): no person rows')
     else:
-        pipeline = node_pipeline(args.person_model)
-        print(f'person: {args.person_model}, {len(person)} photos', flush=True)
+        path = resolve_model_path(args.person_model)
+        pipeline = node_pipeline(path)
+        print(f'person: {path}, {len(person)} photos', flush=True)
         results['person'] = {'model': args.person_model, 'frames': compare(pipeline, person)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +138,7 @@ def person_frames() -> list | None:
     for photo in ('astronaut', 'camera'):
         image = getattr(data, photo)()
         rgb = np.dstack([image] * 3) if image.ndim == 2 else image
-        golden = cv2.imread(str(Path('test/data') / f'person_{photo}_mask.png'), cv2.IMREAD_GRAYSCALE) > 0
+        golden = cv2.imread(str(GOLDEN_MASKS / f'person_{photo}_mask.png'), cv2.IMREAD_GRAYSCALE) > 0
         frames.append((rgb, cv2.resize(golden.astype(np.uint8), rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)))
     return frames
 
