@@ -17,8 +17,9 @@ from sensor_msgs.msg import CompressedImage, Image
 from seg_node.diagnostics import PipelineStats
 from seg_node.frame_path import decoder_for
 from seg_node.input_qos import Choice, choose
-from seg_node.pipeline import OUTPUT_NAMES, Outputs
+from seg_node.pipeline import Outputs
 from seg_node.publishing import output_topic
+from seg_node.refine.temporal import CameraStream
 
 
 def _join(namespace: str, topic: str) -> str:
@@ -33,9 +34,9 @@ def _shape_of(message) -> tuple:
 
 
 class Camera:
-    """A camera's input subscription, its output publishers and its counters."""
+    """A camera's input subscription, its output publishers (``outputs``: names of OUTPUT_NAMES) and its counters."""
 
-    def __init__(self, node: Node, name: str, values: Mapping, output_qos: QoSProfile,
+    def __init__(self, node: Node, name: str, values: Mapping, outputs: list[str], output_qos: QoSProfile,
                  current_values: Callable[[], Mapping], deliver: Callable[[Camera, tuple], bool]) -> None:
         self.node, self.name = node, name
         compressed = values['input_transport'] == 'compressed'
@@ -44,7 +45,8 @@ class Camera:
         self.topic = node.resolve_topic_name(_join(name, 'image/compressed' if compressed else 'image'))
         self.stats = PipelineStats()
         self.outputs = {output: node.create_publisher(Image, _join(name, output_topic(output)), output_qos)
-                        for output in OUTPUT_NAMES}
+                        for output in outputs}
+        self.stream = CameraStream()  # the camera's state across frames (temporal smoothing)
         self.qos: Choice | None = None
         self._mode, self._depth = values['qos_reliability'], values['qos_depth']
         self._values, self._deliver = current_values, deliver

@@ -14,6 +14,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from seg_node.image_codec import Frame, ImageError, decode_compressed, decode_image
 from seg_node.pipeline import FrameSettings, Outputs, Result, SegmentationPipeline
 from seg_node.publishing import image_message, output_images
+from seg_node.refine.temporal import CameraStream
 
 
 def decoder_for(message_type: type) -> Callable[[Any], Frame]:
@@ -37,6 +38,7 @@ class Job:
     message: Any
     decode: Callable[[Any], Frame]
     want: Outputs
+    stream: CameraStream | None = None  # the camera's state across frames (temporal smoothing)
 
 
 def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
@@ -46,7 +48,7 @@ def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
     A message that cannot be decoded gives its ImageError in its place; the others are served. Each
     ``Processed.messages`` holds one sensor_msgs/Image per output in the job's ``want`` (keys as in
     :class:`Outputs`), each with the job message's header; ``timings`` has decode, preprocess, inference (its
-    batch's), postprocess and message.
+    batch's), postprocess and message. A job's ``stream`` is told the message's stamp and frame_id.
     """
     outcomes: list[Processed | ImageError | None] = [None] * len(jobs)
     decoded, decode_seconds = [], {}
@@ -56,8 +58,13 @@ def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
             decoded.append((index, job.decode(job.message)))
         except ImageError as err:
             outcomes[index] = err
+        else:
+            if job.stream is not None:
+                stamp = job.message.header.stamp
+                job.stream.start(stamp.sec * 1_000_000_000 + stamp.nanosec, job.message.header.frame_id)
         decode_seconds[index] = time.perf_counter() - start
-    results = pipeline.run_batch([frame for _, frame in decoded], [jobs[i].want for i, _ in decoded], settings)
+    results = pipeline.run_batch([frame for _, frame in decoded], [jobs[i].want for i, _ in decoded], settings,
+                                 [jobs[i].stream for i, _ in decoded])
     for (index, frame), result in zip(decoded, results):
         start = time.perf_counter()
         header = jobs[index].message.header
@@ -70,9 +77,9 @@ def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
 
 
 def process_frame(pipeline: SegmentationPipeline, message, decode: Callable[[Any], Frame], want: Outputs,
-                  settings: FrameSettings) -> Processed:
+                  settings: FrameSettings, stream: CameraStream | None = None) -> Processed:
     """Segment one camera message (:func:`process_frames` for one); ImageError if it cannot be decoded."""
-    outcome = process_frames(pipeline, [Job(message, decode, want)], settings)[0]
+    outcome = process_frames(pipeline, [Job(message, decode, want, stream)], settings)[0]
     if isinstance(outcome, ImageError):
         raise outcome
     return outcome

@@ -12,6 +12,7 @@ from typing import Any
 
 from seg_node.inference import PROVIDERS
 from seg_node.preprocessing import RESIZE_MODES
+from seg_node.refine.upsample import UPSAMPLE_MODES
 
 DEFAULT_MODEL = 'road_fastscnn.onnx'
 _CAMERA_NAME = re.compile(r'/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*')
@@ -80,8 +81,41 @@ PARAMS: tuple[Param, ...] = (
     Param('max_frame_age_ms', 0, 'Frames older than this on arrival (header stamp vs. now) are dropped and '
           'counted; 0 = off.', dynamic=True, low=0, high=60000),
     Param('num_threads', 0, 'ONNX Runtime intra-op threads; 0 = its default (all cores).', low=0, high=256),
+    Param('crf_iterations', 0, 'Dense CRF after the network: mean-field iterations at model resolution; 0 = off '
+          '(docs/postprocessing.md).', dynamic=True, low=0, high=20),
+    Param('crf_spatial_sigma', 40.0, 'Dense CRF appearance kernel: position sigma, in pixels at model resolution.',
+          dynamic=True, low=1.0, high=1000.0),
+    Param('crf_color_sigma', 13.0, 'Dense CRF appearance kernel: colour sigma, in 8-bit RGB levels.',
+          dynamic=True, low=1.0, high=255.0),
+    Param('crf_appearance_weight', 5.0, 'Dense CRF: weight of the appearance kernel (log-odds a unanimous '
+          'neighbourhood of like colour adds).', dynamic=True, low=0.0, high=100.0),
+    Param('crf_smoothness_weight', 3.0, 'Dense CRF: weight of the smoothness kernel (position only).',
+          dynamic=True, low=0.0, high=100.0),
+    Param('crf_smoothness_sigma', 1.0, 'Dense CRF smoothness kernel: position sigma, in pixels at model '
+          'resolution.', dynamic=True, low=0.3, high=20.0),
+    Param('temporal_smoothing', 0.0, 'Weight of the past in the moving average of class probabilities across '
+          "consecutive frames of the camera; 0 = off. Starts over when the resolution or frame_id changes or "
+          'the stream pauses longer than temporal_reset_ms.', dynamic=True, low=0.0, high=0.99),
+    Param('temporal_reset_ms', 500, 'Temporal smoothing starts over after a gap this long between header stamps '
+          '(or a stamp going back).', dynamic=True, low=1, high=60000),
+    Param('min_region_px', 0, 'Connected regions smaller than this, in camera pixels, take the label of their '
+          'surroundings\' majority; 0 = off.', dynamic=True, low=0, high=1000000),
+    Param('upsample', 'nearest', 'How class decisions reach camera resolution: nearest (labels decided at model '
+          'resolution, resized), or bilinear (argmax of the bilinearly interpolated scores, computed only near '
+          'boundaries).', dynamic=True, choices=UPSAMPLE_MODES),
+    Param('class_groups', '', 'Class groups as a YAML flow mapping from group name to class names, e.g. '
+          "'{drivable: [road], obstacle: [person, car]}'. When set, 'segmentation/group_mask' carries mono8 group "
+          'ids in this order (unlisted classes 255) and the names are latched on '
+          "'segmentation/group_label_info'; empty = off."),
+    Param('publish_group_mask', True, "Publish 'segmentation/group_mask' (mono8 group ids; needs class_groups).",
+          dynamic=True),
 )
 BY_NAME = {p.name: p for p in PARAMS}
+
+
+def with_defaults(values: dict) -> dict:
+    """Return ``values`` completed with the declared default of every parameter they lack."""
+    return {**{p.name: p.default for p in PARAMS}, **values}
 
 
 def check(name: str, value: Any) -> Any:

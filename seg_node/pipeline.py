@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Mapping
 
+import cv2
 import numpy as np
 
 from seg_node.image_codec import Frame
@@ -18,9 +19,14 @@ from seg_node.inference import InferenceEngine, ModelSpec
 from seg_node.label_sets import voc_palette
 from seg_node.model_metadata import ModelMetadata
 from seg_node.package_files import resolve_model_path
-from seg_node.params import PARAMS, ParamError
-from seg_node.postprocessing import Postprocessor, blend
+from seg_node.params import ParamError, with_defaults
+from seg_node.postprocessing import Postprocessor, argmax_channels, blend, softmax
 from seg_node.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Geometry, Preprocessor
+from seg_node.refine.crf import dense_crf
+from seg_node.refine.groups import ClassGroups
+from seg_node.refine.regions import remove_small_regions
+from seg_node.refine.temporal import CameraStream
+from seg_node.refine.upsample import bilinear_labels
 
 
 def model_defaults(spec: ModelSpec, metadata: ModelMetadata) -> dict:
@@ -52,6 +58,12 @@ def check_against_model(spec: ModelSpec, values: Mapping) -> None:
     if spec.input_hw and size != spec.input_hw:
         raise ParamError(f"parameter 'input_size': {list(size)} but the model's input is fixed at "
                          f'{list(spec.input_hw)}')
+    values = with_defaults(values)
+    refinements = FrameSettings.from_values(values).score_refinements()
+    if spec.output_kind == 'labels' and refinements:
+        name = refinements[0]
+        raise ParamError(f"parameter '{name}': {values[name]!r} needs class scores, but the model outputs class ids")
+    ClassGroups.parse(values['class_groups'], list(names))
 
 
 def open_engine(values: Mapping) -> InferenceEngine:
@@ -70,6 +82,22 @@ class FrameSettings:
     """The runtime-settable parameters a frame is processed under: one snapshot, so a change never applies half-way."""
 
     overlay_alpha: float
+    crf_iterations: int
+    crf_spatial_sigma: float
+    crf_color_sigma: float
+    crf_appearance_weight: float
+    crf_smoothness_weight: float
+    crf_smoothness_sigma: float
+    temporal_smoothing: float
+    temporal_reset_ms: int
+    min_region_px: int
+    upsample: str
+
+    def score_refinements(self) -> list[str]:
+        """Return the parameters that switch on a refinement working on class scores (none: labels as always)."""
+        switches = {'crf_iterations': self.crf_iterations > 0, 'temporal_smoothing': self.temporal_smoothing > 0,
+                    'upsample': self.upsample != 'nearest'}
+        return [name for name, on in switches.items() if on]
 
     @classmethod
     def from_values(cls, values: Mapping) -> FrameSettings:
@@ -79,7 +107,7 @@ class FrameSettings:
     @classmethod
     def defaults(cls) -> FrameSettings:
         """Return the parameters' declared defaults."""
-        return cls.from_values({p.name: p.default for p in PARAMS})
+        return cls.from_values(with_defaults({}))
 
 
 @dataclass(frozen=True)
@@ -90,10 +118,11 @@ class Outputs:
     color_mask: bool = False
     overlay: bool = False
     confidence: bool = False
+    group_mask: bool = False
 
     def any(self) -> bool:
         """Whether there is anything to compute."""
-        return self.mask or self.color_mask or self.overlay or self.confidence
+        return any(getattr(self, name) for name in OUTPUT_NAMES)
 
 
 #: The node's image outputs by name: each is published on ``segmentation/<name>`` (``publishing.output_topic``).
@@ -108,12 +137,13 @@ class Result:
     color_mask: np.ndarray | None = None
     overlay: np.ndarray | None = None
     confidence: np.ndarray | None = None
+    group_mask: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     batch_size: int = 1  # frames that went through the model together with this one (itself included)
 
 
 class SegmentationPipeline:
-    """Decoded frame -> labels, colours, overlay and confidence at the frame's resolution."""
+    """Decoded frame -> labels, colours, overlay, confidence and group ids at the frame's resolution."""
 
     def __init__(self, engine: InferenceEngine, values: Mapping, resize_mode: str) -> None:
         spec = engine.spec
@@ -122,8 +152,10 @@ class SegmentationPipeline:
         self.input_hw = tuple(values['input_size']) if 0 not in values['input_size'] else None
         self.class_names = list(values['class_names'])
         palette = np.asarray(values['palette'], np.uint8).reshape(-1, 3)
+        self.palette = palette[:len(self.class_names)]
         self.preprocess = Preprocessor(values['mean'], values['std'], spec.input_layout, spec.input_dtype)
         self.postprocess = Postprocessor(spec, len(self.class_names), palette)
+        self.groups = ClassGroups.parse(with_defaults(values)['class_groups'], self.class_names)
         self._geometries: dict[tuple[int, int], Geometry] = {}
 
     def geometry(self, frame_hw: tuple[int, int]) -> Geometry:
@@ -132,15 +164,21 @@ class SegmentationPipeline:
             self._geometries[frame_hw] = Geometry.plan(frame_hw, self.input_hw or frame_hw, self.resize_mode)
         return self._geometries[frame_hw]
 
-    def run(self, frame: Frame, want: Outputs, settings: FrameSettings) -> Result:
-        """Segment one frame; labels are always computed, the rest as ``want`` says."""
-        return self.run_batch([frame], [want], settings)[0]
+    def run(self, frame: Frame, want: Outputs, settings: FrameSettings, stream: CameraStream | None = None) -> Result:
+        """Segment one frame; labels are always computed, the rest as ``want`` says.
 
-    def run_batch(self, frames: list[Frame], wants: list[Outputs], settings: FrameSettings) -> list[Result]:
+        ``stream`` is the state of the camera the frame comes from (temporal smoothing needs it; without one the
+        frame is smoothed with nothing).
+        """
+        return self.run_batch([frame], [want], settings, [stream])[0]
+
+    def run_batch(self, frames: list[Frame], wants: list[Outputs], settings: FrameSettings,
+                  streams: list[CameraStream | None]) -> list[Result]:
         """Segment frames of several cameras, one inference per batch of frames whose input tensors match.
 
         Frames batch only where the model's batch axis is dynamic; otherwise each runs alone. Each result's
-        ``inference`` time is its batch's, ``batch_size`` the frames in it.
+        ``inference`` time is its batch's, ``batch_size`` the frames in it. ``streams`` holds each frame's camera
+        state (or None).
         """
         starts, geometries, tensors, preprocessed = [], [], [], []
         for frame in frames:
@@ -156,9 +194,9 @@ class SegmentationPipeline:
             for row, index in enumerate(batch):
                 outputs[index], inference[index], sizes[index] = raw[row:row + 1], seconds, len(batch)
         results = []
-        for index, (frame, geometry, want) in enumerate(zip(frames, geometries, wants)):
+        for index, (frame, geometry, want, stream) in enumerate(zip(frames, geometries, wants, streams)):
             start = time.perf_counter()
-            result = self._finish(outputs[index], frame, geometry, want, settings)
+            result = self._finish(outputs[index], frame, geometry, want, settings, stream)
             result.timings = {'preprocess': preprocessed[index], 'inference': inference[index],
                               'postprocess': time.perf_counter() - start}
             result.batch_size = sizes[index]
@@ -174,17 +212,49 @@ class SegmentationPipeline:
             groups.setdefault(tensor.shape, []).append(index)
         return list(groups.values())
 
-    def _finish(self, raw: np.ndarray, frame: Frame, geometry: Geometry, want: Outputs,
-                settings: FrameSettings) -> Result:
+    def _finish(self, raw: np.ndarray, frame: Frame, geometry: Geometry, want: Outputs, settings: FrameSettings,
+                stream: CameraStream | None) -> Result:
         """Turn one frame's model output (batch of one) into its outputs at the frame's resolution."""
-        labels, confidence = self.postprocess.decide(raw, want.confidence)
-        result = Result(self.postprocess.to_camera(labels, geometry, frame.shape))
-        if confidence is not None:
-            result.confidence = self.postprocess.to_camera(confidence, geometry, frame.shape, smooth=True)
+        if settings.score_refinements():
+            result = self._refined(raw, frame, geometry, want.confidence, settings, stream)
+        else:
+            labels, confidence = self.postprocess.decide(raw, want.confidence)
+            result = Result(self.postprocess.to_camera(labels, geometry, frame.shape))
+            if confidence is not None:
+                result.confidence = self.postprocess.to_camera(confidence, geometry, frame.shape, smooth=True)
+        if settings.min_region_px:
+            result.labels = remove_small_regions(result.labels, settings.min_region_px)
+        if want.group_mask and self.groups is not None:
+            result.group_mask = self.groups.apply(result.labels)
         if want.color_mask:
             result.color_mask = self.postprocess.colorize(result.labels)
         if want.overlay:
             reuse = result.color_mask is not None and not frame.bgr
             colors = result.color_mask if reuse else self.postprocess.colorize(result.labels, bgr=frame.bgr)
             result.overlay = blend(frame.pixels, colors, settings.overlay_alpha)
+        return result
+
+    def _refined(self, raw: np.ndarray, frame: Frame, geometry: Geometry, want_confidence: bool,
+                 settings: FrameSettings, stream: CameraStream | None) -> Result:
+        """Labels (and confidence) at camera resolution through the refinements that work on class scores."""
+        scores, are_probabilities = self.postprocess.scores(raw, geometry)
+        if settings.temporal_smoothing > 0 or settings.crf_iterations > 0 or want_confidence:
+            if not are_probabilities:
+                scores, are_probabilities = softmax(scores), True
+        if settings.temporal_smoothing > 0 and stream is not None:
+            scores = stream.smooth(scores, frame.shape, settings.temporal_smoothing, settings.temporal_reset_ms)
+        if settings.crf_iterations > 0:
+            guide = cv2.resize(frame.pixels, scores.shape[:0:-1], interpolation=cv2.INTER_AREA)
+            scores = dense_crf(scores, guide, settings.crf_iterations, settings.crf_spatial_sigma,
+                               settings.crf_color_sigma, settings.crf_appearance_weight,
+                               settings.crf_smoothness_weight, settings.crf_smoothness_sigma)
+        labels, best = argmax_channels(scores)
+        labels = labels.astype(self.postprocess.label_dtype, copy=False)
+        if settings.upsample == 'bilinear':
+            result = Result(bilinear_labels(scores, labels, frame.shape))
+        else:
+            result = Result(self.postprocess.resize(labels, frame.shape))
+        if want_confidence:
+            result.confidence = self.postprocess.resize(cv2.convertScaleAbs(best, alpha=255.0), frame.shape,
+                                                        smooth=True)
         return result

@@ -2,7 +2,8 @@
 
 The class decision is taken at the model's resolution (a per-channel running maximum, no full-resolution
 float argmax) and the uint8/uint16 labels are then resized nearest-neighbour to the camera, undoing the
-letterbox exactly.
+letterbox exactly. Refinements (seg_node.refine) start from :meth:`Postprocessor.scores` instead: the class score
+planes of the picture's part of the output.
 """
 from __future__ import annotations
 
@@ -29,6 +30,26 @@ def argmax_channels(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         class_plane.fill(class_id)
         cv2.copyTo(class_plane, higher, labels)
     return labels, best
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Softmax over axis 0 of (C, H, W) float32 scores (class planes); OpenCV's exp, several times numpy's speed."""
+    out = scores - scores.max(axis=0)
+    planes = out.reshape(out.shape[0] * out.shape[1], -1)
+    cv2.exp(planes, dst=planes)
+    out /= out.sum(axis=0)
+    return out
+
+
+def content_slices(geometry: Geometry, out_hw: tuple[int, int]) -> tuple[slice, slice]:
+    """Rows and columns of the camera picture in a model output of ``out_hw`` (letterbox padding left out)."""
+    in_h, in_w = geometry.input_hw
+    out_h, out_w = out_hw
+    if (out_h, out_w) == (in_h, in_w):
+        return geometry.content
+    # the model answers at another resolution: scale the content box to it
+    return (slice(round(geometry.top * out_h / in_h), round((geometry.top + geometry.height) * out_h / in_h)),
+            slice(round(geometry.left * out_w / in_w), round((geometry.left + geometry.width) * out_w / in_w)))
 
 
 class Postprocessor:
@@ -66,17 +87,32 @@ class Postprocessor:
             confidence = cv2.convertScaleAbs(confidence, alpha=255.0)
         return labels, confidence
 
+    def scores(self, raw: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, bool]:
+        """Return the (C, h, w) float32 class scores of the picture's part and whether they are probabilities.
+
+        A single sigmoid channel becomes two classes (background, foreground): logits (0, z), probabilities
+        (1 - p, p). Raises ValueError for a model that outputs class ids.
+        """
+        spec = self.spec
+        if spec.output_kind == 'labels':
+            raise ValueError('the model outputs class ids, not scores')
+        sample = raw[0].astype(np.float32, copy=False)
+        if spec.num_classes == 1:
+            plane = _single_plane(sample, spec.output_layout)
+            sample = np.stack([np.zeros_like(plane), plane] if spec.output_kind == 'logits' else [1.0 - plane, plane])
+        elif spec.output_layout == 'NHWC':
+            sample = sample.transpose(2, 0, 1)
+        rows, cols = content_slices(geometry, sample.shape[1:])
+        return np.ascontiguousarray(sample[:, rows, cols]), spec.output_kind != 'logits'
+
     @staticmethod
     def to_camera(plane: np.ndarray, geometry: Geometry, frame_hw: tuple[int, int], smooth: bool = False) -> np.ndarray:
         """Crop the picture's part of a model-resolution plane and resize it to the camera's (H, W)."""
-        in_h, in_w = geometry.input_hw
-        out_h, out_w = plane.shape[:2]
-        if (out_h, out_w) == (in_h, in_w):
-            rows, cols = geometry.content
-        else:  # the model answers at another resolution: scale the content box to it
-            rows = slice(round(geometry.top * out_h / in_h), round((geometry.top + geometry.height) * out_h / in_h))
-            cols = slice(round(geometry.left * out_w / in_w), round((geometry.left + geometry.width) * out_w / in_w))
-        crop = plane[rows, cols]
+        return Postprocessor.resize(plane[content_slices(geometry, plane.shape[:2])], frame_hw, smooth)
+
+    @staticmethod
+    def resize(crop: np.ndarray, frame_hw: tuple[int, int], smooth: bool = False) -> np.ndarray:
+        """Resize a plane of the picture to the camera's (H, W): nearest, or bilinear when ``smooth``."""
         if crop.shape[:2] == frame_hw:
             return np.ascontiguousarray(crop)
         interpolation = cv2.INTER_LINEAR if smooth else cv2.INTER_NEAREST_EXACT

@@ -13,6 +13,8 @@ except ImportError:
     LabelInfo = VisionClass = None
 
 LABEL_INFO_TOPIC = 'segmentation/label_info'
+#: The names of the group ids in ``segmentation/group_mask`` (latched LabelInfo, where vision_msgs is installed).
+GROUP_INFO_TOPIC = 'segmentation/group_label_info'
 
 
 def output_topic(name: str) -> str:
@@ -40,17 +42,23 @@ def output_images(result, bgr: bool) -> dict[str, tuple]:
         'color_mask': (result.color_mask, 'rgb8'),
         'overlay': (result.overlay, 'bgr8' if bgr else 'rgb8'),
         'confidence': (result.confidence, 'mono8'),
+        'group_mask': (result.group_mask, 'mono8'),
     }
     return {name: image for name, image in candidates.items() if image[0] is not None}
 
 
-def label_info_message(class_names: list[str], stamp, threshold: float = 0.5):
-    """Return a vision_msgs/LabelInfo listing every class id and name, or None where vision_msgs is absent."""
+def label_info_message(class_names: list[str], stamp, threshold: float = 0.5, unknown_id: int | None = None):
+    """Return a vision_msgs/LabelInfo listing every class id and name, or None where vision_msgs is absent.
+
+    ``unknown_id`` adds the id of pixels of no listed class, named 'unknown'.
+    """
     if LabelInfo is None:
         return None
     msg = LabelInfo()
     msg.header.stamp = stamp
     msg.class_map = [VisionClass(class_id=i, class_name=name) for i, name in enumerate(class_names)]
+    if unknown_id is not None:
+        msg.class_map.append(VisionClass(class_id=unknown_id, class_name='unknown'))
     msg.threshold = threshold
     return msg
 

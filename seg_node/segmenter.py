@@ -27,8 +27,9 @@ from seg_node.inference import InferenceEngine, ModelError
 from seg_node.mailbox import NewestFrames
 from seg_node.model_metadata import MetadataError
 from seg_node.params import FROM_MODEL, PARAMS, ParamError, check
-from seg_node.pipeline import (FrameSettings, Outputs, SegmentationPipeline, build_pipeline, model_defaults,
-                               open_engine)
+from seg_node.pipeline import (OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline, build_pipeline,
+                               check_against_model, model_defaults, open_engine)
+from seg_node.refine.groups import UNKNOWN_GROUP
 
 #: What a startup (or configure) fault raises: the node prints it as one line, the lifecycle node fails the transition.
 STARTUP_ERRORS = (ModelError, ParamError, MetadataError)
@@ -71,7 +72,8 @@ class Segmenter:
         self.active = False
         self._mailbox = NewestFrames()
         self._worker: threading.Thread | None = None
-        self._timer = self._diagnostics = self._label_info = None
+        self._timer = self._diagnostics = None
+        self._label_info: dict[str, object] = {}  # topic -> latched publisher
 
     # The lifecycle -------------------------------------------------------------------------------------------
 
@@ -90,7 +92,8 @@ class Segmenter:
                      FrameSettings.from_values(values))  # the first run allocates and optimizes
         self.values, self.engine, self.pipeline = MappingProxyType(values), engine, pipeline
         output_qos = QoSProfile(depth=values['qos_depth'], reliability=ReliabilityPolicy.RELIABLE)
-        self.cameras = [Camera(self.node, name, values, output_qos, lambda: self.values, self._deliver)
+        outputs = [name for name in OUTPUT_NAMES if name != 'group_mask' or pipeline.groups]
+        self.cameras = [Camera(self.node, name, values, outputs, output_qos, lambda: self.values, self._deliver)
                         for name in values['cameras'] or ['']]
         self._diagnostics = self.node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._timer = self.node.create_timer(1.0, self._tick)
@@ -123,10 +126,10 @@ class Segmenter:
             camera.close()
         for entity, destroy in ((self._timer, self.node.destroy_timer),
                                 (self._diagnostics, self.node.destroy_publisher),
-                                (self._label_info, self.node.destroy_publisher)):
+                                *((p, self.node.destroy_publisher) for p in self._label_info.values())):
             if entity is not None:
                 destroy(entity)
-        self.cameras, self._timer, self._diagnostics, self._label_info = [], None, None, None
+        self.cameras, self._timer, self._diagnostics, self._label_info = [], None, None, {}
         self.engine = self.pipeline = None
 
     # Parameters ----------------------------------------------------------------------------------------------
@@ -149,6 +152,8 @@ class Segmenter:
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         try:
             checked = {p.name: check(p.name, p.value) for p in parameters}
+            if self.engine is not None:
+                check_against_model(self.engine.spec, {**self.values, **checked})
         except (ParamError, KeyError) as err:
             return SetParametersResult(successful=False, reason=str(err))
         self.values = MappingProxyType({**self.values, **checked})  # replaced whole: a frame sees one snapshot
@@ -172,7 +177,7 @@ class Segmenter:
                         camera.stats.count('idle')
                         continue
                     cameras.append(camera)
-                    jobs.append(Job(message, camera.decode, want))
+                    jobs.append(Job(message, camera.decode, want, camera.stream))
                     arrivals.append(arrived)
                 if jobs:
                     self._process(cameras, jobs, arrivals, FrameSettings.from_values(values))
@@ -207,16 +212,22 @@ class Segmenter:
     # Metadata and diagnostics --------------------------------------------------------------------------------
 
     def _publish_label_info(self) -> None:
-        message = publishing.label_info_message(self.pipeline.class_names, self.node.get_clock().now().to_msg())
-        if message is None:
+        """Publish (latched) the class names and, with class_groups, the group names."""
+        stamp = self.node.get_clock().now().to_msg()
+        names = {publishing.LABEL_INFO_TOPIC: publishing.label_info_message(self.pipeline.class_names, stamp)}
+        if self.pipeline.groups:
+            names[publishing.GROUP_INFO_TOPIC] = publishing.label_info_message(
+                list(self.pipeline.groups.names), stamp, unknown_id=UNKNOWN_GROUP)
+        if names[publishing.LABEL_INFO_TOPIC] is None:
             self.node.get_logger().info('vision_msgs not installed: label metadata only as parameters '
-                                        'class_names/palette')
+                                        'class_names/palette (group names: class_groups)')
             return
-        if self._label_info is None:
-            latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                                 durability=DurabilityPolicy.TRANSIENT_LOCAL)
-            self._label_info = self.node.create_publisher(type(message), publishing.LABEL_INFO_TOPIC, latched)
-        self._label_info.publish(message)
+        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        for topic, message in names.items():
+            if topic not in self._label_info:
+                self._label_info[topic] = self.node.create_publisher(type(message), topic, latched)
+            self._label_info[topic].publish(message)
 
     def _tick(self) -> None:
         """Once a second: match each camera's subscription to its publishers, publish /diagnostics."""

@@ -24,11 +24,12 @@ def expected_labels(rgb: np.ndarray) -> np.ndarray:
 
 def colour_model(layout: str = 'NCHW', output: str = 'logits', dtype=np.float32,
                  size: tuple[int, int] | None = None, metadata: bool = True, out_layout: str | None = None,
-                 scale: int = 1, batch: int | str = 1) -> bytes:
+                 scale: int = 1, batch: int | str = 1, noise: np.ndarray | None = None) -> bytes:
     """Build a serialized model: ``output`` in logits | probabilities | sigmoid | labels; ``size`` None = dynamic.
 
     ``scale`` > 1 makes the output that many times smaller than the input (a strided model); ``batch`` a name
-    makes the batch axis dynamic.
+    makes the batch axis dynamic. ``noise`` (3, H, W), for a fixed ``size``, is added to the class scores: a model
+    whose raw argmax is noisy in a known way.
     """
     out_layout = out_layout or layout
     h, w = size if size else ('height', 'width')
@@ -50,6 +51,10 @@ def colour_model(layout: str = 'NCHW', output: str = 'logits', dtype=np.float32,
     inits += [numpy_helper.from_array(weight, 'w'), numpy_helper.from_array(bias, 'b')]
     nodes.append(helper.make_node('Conv', [x, 'w', 'b'], ['scores'], strides=[scale, scale]))
     y = 'scores'
+    if noise is not None:
+        inits.append(numpy_helper.from_array(noise[None].astype(np.float32), 'noise'))
+        nodes.append(helper.make_node('Add', [y, 'noise'], ['noisy']))
+        y = 'noisy'
     if output == 'sigmoid':
         nodes.append(helper.make_node('Sigmoid', [y], ['probs']))
         y = 'probs'
@@ -110,6 +115,15 @@ def save(tmp_path, name: str = 'colour.onnx', **kwargs) -> str:
     path = tmp_path / name
     path.write_bytes(colour_model(**kwargs))
     return str(path)
+
+
+def logit_noise(size: tuple[int, int], fraction: float, amplitude: float, seed: int = 0) -> np.ndarray:
+    """Return (3, H, W) score noise: ``amplitude`` added to one random class at a random ``fraction`` of pixels."""
+    rng = np.random.default_rng(seed)
+    noise = np.zeros((3, *size), np.float32)
+    rows, cols = np.nonzero(rng.random(size) < fraction)
+    noise[rng.integers(0, 3, rows.size), rows, cols] = amplitude
+    return noise
 
 
 def random_blocks(height: int, width: int, block: int, seed: int = 0) -> np.ndarray:

@@ -19,7 +19,8 @@ from seg_node.image_codec import decode_image, encode_pixels, fill_image
 from seg_node.pipeline import OUTPUT_NAMES
 from seg_node.publishing import output_topic
 
-OUTPUTS = OUTPUT_NAMES
+#: The outputs every node publishes (group_mask only with class_groups).
+OUTPUTS = tuple(name for name in OUTPUT_NAMES if name != 'group_mask')
 #: The /diagnostics status of a node named seg_node in the root namespace with one unnamed camera.
 STATUS_NAME = '/seg_node: segmentation'
 

@@ -1,4 +1,6 @@
 """The pipeline without ROS: every model layout the node claims, pixel for pixel, letterbox and channel order."""
+from dataclasses import replace
+
 import numpy as np
 import onnx
 import pytest
@@ -103,7 +105,7 @@ def test_outputs_not_wanted_are_not_computed(tmp_path):
 def test_overlay_blends_with_alpha(tmp_path):
     pipe = pipeline(mf.save(tmp_path))
     rgb = mf.random_blocks(16, 16, 4, seed=7)
-    overlay = pipe.run(Frame(rgb, False), ALL, FrameSettings(overlay_alpha=0.3)).overlay
+    overlay = pipe.run(Frame(rgb, False), ALL, replace(SETTINGS, overlay_alpha=0.3)).overlay
     colours = np.array(mf.PALETTE, float)[mf.expected_labels(rgb)]
     assert np.abs(overlay - (0.7 * rgb + 0.3 * colours)).max() <= 1.0
 
@@ -206,7 +208,7 @@ def test_frames_of_several_cameras_run_as_one_batch_when_the_batch_axis_is_dynam
     pipe.engine.run = lambda tensor: calls.append(tensor.shape[0]) or run(tensor)
     pictures = [mf.random_blocks(48, 64, 8, seed=s) for s in (21, 22, 23)] + [mf.random_blocks(32, 32, 8, seed=24)]
     wants = [ALL, Outputs(mask=True), ALL, Outputs(mask=True, overlay=True)]
-    results = pipe.run_batch([Frame(p, False) for p in pictures], wants, SETTINGS)
+    results = pipe.run_batch([Frame(p, False) for p in pictures], wants, SETTINGS, [None] * 4)
     assert sorted(calls) == [1, 3]  # the three 48x64 frames together, the 32x32 one alone
     assert [r.batch_size for r in results] == [3, 3, 3, 1]
     for picture, want, result in zip(pictures, wants, results):
@@ -219,7 +221,7 @@ def test_a_fixed_batch_model_runs_frames_one_by_one(tmp_path):
     pipe = pipeline(mf.save(tmp_path))
     assert not pipe.engine.spec.dynamic_batch
     pictures = [mf.random_blocks(16, 16, 4, seed=s) for s in (25, 26)]
-    results = pipe.run_batch([Frame(p, False) for p in pictures], [ALL, ALL], SETTINGS)
+    results = pipe.run_batch([Frame(p, False) for p in pictures], [ALL, ALL], SETTINGS, [None, None])
     assert [r.batch_size for r in results] == [1, 1]
     for picture, result in zip(pictures, results):
         np.testing.assert_array_equal(result.labels, mf.expected_labels(picture))

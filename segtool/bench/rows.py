@@ -130,7 +130,7 @@ def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path)
     pipeline = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
     node_args = ['-m', 'seg_node.node', '--ros-args', '-p', f'model_path:={model}', '-p', 'providers:=[cpu]',
                  '-p', 'publish_confidence:=true']
-    extra_outputs = tuple(output_topic(name) for name in OUTPUT_NAMES if name != 'mask')
+    extra_outputs = tuple(output_topic(name) for name in OUTPUT_NAMES if name not in ('mask', 'group_mask'))
     rclpy.init()
     rows = {}
     try:

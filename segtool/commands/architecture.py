@@ -14,8 +14,9 @@ import segtool
 
 DESCRIPTION = """\
 Write docs/architecture.dot (Graphviz) and, where the dot program is installed, render docs/architecture.png.
-Every module of seg_node and every module or subpackage of segtool is a box labelled with the first line of its
-docstring, so a new module shows up by itself; the arrows are the data flow listed in FLOW."""
+Every module of seg_node (those of its subpackages included) and every module or subpackage of segtool is a box
+labelled with the first line of its docstring, so a new module shows up by itself; the arrows are the data flow
+listed in FLOW."""
 
 ROOMS = {
     'seg_node': ('seg_node/: runs on the robot (numpy, OpenCV, ONNX Runtime, ROS 2)', '#dbe9f6'),
@@ -24,7 +25,8 @@ ROOMS = {
 }
 OUTSIDE = {
     'camera': ('camera driver\nsensor_msgs/Image', 'ellipse'),
-    'outputs': ('segmentation/mask, color_mask,\noverlay, confidence, label_info', 'ellipse'),
+    'outputs': ('segmentation/mask, color_mask,\noverlay, confidence, label_info,\ngroup_mask, group_label_info',
+                'ellipse'),
     'diagnostic_topic': ('/diagnostics', 'ellipse'),
     'model_file': ('model.onnx\n(ONNX + seg_node metadata)', 'note'),
 }
@@ -42,6 +44,12 @@ FLOW = (
     ('seg_node.preprocessing', 'seg_node.inference', 'input tensor'),
     ('seg_node.inference', 'seg_node.postprocessing', 'scores'),
     ('seg_node.postprocessing', 'seg_node.publishing', 'labels, colours'),
+    ('seg_node.postprocessing', 'seg_node.refine.temporal', 'class scores\n(refinements on)', 'dashed'),
+    ('seg_node.refine.temporal', 'seg_node.refine.crf', 'averaged\nprobabilities', 'dashed'),
+    ('seg_node.refine.crf', 'seg_node.refine.upsample', 'refined\nprobabilities', 'dashed'),
+    ('seg_node.refine.upsample', 'seg_node.refine.regions', 'camera-size\nlabels', 'dashed'),
+    ('seg_node.refine.regions', 'seg_node.refine.groups', 'labels', 'dashed'),
+    ('seg_node.refine.groups', 'seg_node.publishing', 'group ids', 'dashed'),
     ('seg_node.publishing', 'outputs', 'camera header'),
     ('seg_node.frame_path', 'seg_node.pipeline', 'runs', 'dashed'),
     ('seg_node.segmenter', 'seg_node.diagnostics', 'timings, drops'),
@@ -57,6 +65,7 @@ FLOW = (
     ('segtool.tflite_onnx', 'segtool.importers', 'TFLite -> ONNX'),
     ('segtool.bench', 'seg_node.frame_path', 'times the code\nthat ships', 'dashed'),
     ('segtool.bench', 'camera', 'frames over DDS', 'dashed'),
+    ('segtool.node_eval', 'seg_node.pipeline', 'scores the code\nthat ships', 'dashed'),
     ('segtool.demo_camera', 'camera', 'seg_camera'),
     ('segtool.bags', 'segtool.labelling', 'bag messages'),
     ('segtool.frame_sources', 'segtool.labelling', 'videos, folders'),
@@ -75,17 +84,23 @@ def add_parser(subparsers) -> None:
 
 
 def boxes() -> dict[str, str]:
-    """Map each box of the picture (a seg_node module, a segtool module or subpackage) to its docstring summary."""
+    """Map each box of the picture to its docstring summary.
+
+    The boxes are seg_node's modules, those of its subpackages included, and segtool's modules and subpackages.
+    """
     found = {}
-    for package, descend in ((seg_node, True), (segtool, False)):
-        for info in pkgutil.iter_modules(package.__path__, f'{package.__name__}.'):
+    packages = [(seg_node.__path__[0], 'seg_node', True), (segtool.__path__[0], 'segtool', False)]
+    while packages:
+        folder, prefix, descend = packages.pop(0)
+        for info in pkgutil.iter_modules([folder], f'{prefix}.'):
             if info.name.endswith('__main__'):
                 continue
-            path = Path(package.__path__[0], info.name.rsplit('.', 1)[1])
+            path = Path(folder, info.name.rsplit('.', 1)[1])
+            if info.ispkg and descend:  # a seg_node subpackage: its modules are the boxes
+                packages.append((str(path), info.name, True))
+                continue
             source = path / '__init__.py' if info.ispkg else path.with_suffix('.py')
             found[info.name] = (ast.get_docstring(ast.parse(source.read_text())) or '').split('\n')[0]
-            if info.ispkg and descend:
-                raise ValueError(f'{info.name}: seg_node has no subpackages yet; draw its modules')
     return found
 
 

@@ -1,0 +1,1 @@
+"""Refinements after the network: dense CRF, temporal smoothing, edge-aware upsampling, cleanup, class groups."""
