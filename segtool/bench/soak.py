@@ -143,7 +143,8 @@ class Sampler:
 
 
 def soak(params: Path, segments: list[Segment], out: Path, rate: float = 30.0, period: float = 5.0,
-         outputs: tuple[str, ...] = ('mask', 'overlay'), resume_timeout: float = 60.0, warmup: int = 500) -> dict:
+         outputs: tuple[str, ...] = ('mask', 'overlay'), resume_timeout: float = 60.0, warmup: int = 500,
+         warmup_segments: int = 0) -> dict:
     """Run the soak; its report (also when a SoakError ends it early: then under 'error')."""
     start = time.monotonic()
     rclpy.init()
@@ -194,7 +195,7 @@ def soak(params: Path, segments: list[Segment], out: Path, rate: float = 30.0, p
     report.update({'node_exit_code': node.returncode, 'samples': sampler.samples if sampler else [],
                    'diagnostics_seen': observer.diagnostics_seen, 'diagnostics': observer.diagnostics,
                    'last_diagnostics': list(observer.last_diagnostics.values())})
-    report['summary'] = summarize(report, warmup)
+    report['summary'] = summarize(report, warmup, warmup_segments)
     (out / 'soak.json').write_text(json.dumps(report, indent=2) + '\n')
     return report
 
@@ -216,11 +217,12 @@ def _check_alive(node, camera, out: Path, index: int) -> None:
                         f'{(out / f"camera_{index}.log").read_text()[-2000:]}')
 
 
-def summarize(report: dict, warmup: int) -> dict:
+def summarize(report: dict, warmup: int, warmup_segments: int = 0) -> dict:
     """Masks per camera size; the node's RSS after warm-up and at the end, overall and within each segment.
 
-    Overall, warm-up is the first ``warmup`` masks of the first segment; within a segment, its own first ``warmup``
-    masks (a new frame size brings buffers of a new size), where the segment is long enough to tell.
+    Overall, warm-up is the first ``warmup_segments`` segments (e.g. one of each frame size: a new size brings
+    buffers of a new size, kept once) and the first ``warmup`` masks of the next; within a segment, its own first
+    ``warmup`` masks, where the segment is long enough to tell.
     """
     samples = report['samples']
     frames: dict[str, int] = {}
@@ -231,10 +233,12 @@ def summarize(report: dict, warmup: int) -> dict:
         if len(past) > 1:
             segment['rss_growth_after_warmup_mb'] = round(past[-1]['rss_mb'] - past[0]['rss_mb'], 1)
     summary = {'masks_by_size': frames}
-    after = next((s for s in samples if s['segment'] > 0 or s['segment_masks'] >= warmup), None)
+    after = next((s for s in samples if s['segment'] > warmup_segments
+                  or (s['segment'] == warmup_segments and s['segment_masks'] >= warmup)), None)
     if after is not None:
         end = samples[-1]
-        summary.update({'warmup_masks': warmup, 'rss_after_warmup_mb': after['rss_mb'], 'rss_end_mb': end['rss_mb'],
+        summary.update({'warmup_segments': warmup_segments, 'warmup_masks': warmup,
+                        'rss_after_warmup_mb': after['rss_mb'], 'rss_end_mb': end['rss_mb'],
                         'rss_growth_after_warmup_mb': round(end['rss_mb'] - after['rss_mb'], 1),
                         'rss_max_mb': max(s['rss_mb'] for s in samples),
                         'masks_after_warmup': end['masks'] - after['masks']})

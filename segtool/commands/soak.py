@@ -12,7 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_SEGMENTS = ('640x480:rgb8:5000', '1280x720:yuv422:600', '640x480:bgr8:5000')
+#: Warm-up (every size once), then 10,000 VGA frames with the camera killed and restarted at another size and
+#: encoding in between.
+DEFAULT_SEGMENTS = ('640x480:rgb8:500', '1280x720:yuv422:300', '640x480:bgr8:5000', '1280x720:rgb8:300',
+                    '640x480:rgb8:5000')
 
 
 def add_parser(subparsers) -> None:
@@ -23,8 +26,12 @@ def add_parser(subparsers) -> None:
                    help='camera segments, masks to receive from each (default: %(default)s)')
     p.add_argument('--rate', type=float, default=30.0, help='camera frames per second (default %(default)s)')
     p.add_argument('--sample-every', type=float, default=5.0, help='seconds between samples (default %(default)s)')
+    p.add_argument('--warmup-segments', type=int, default=2,
+                   help='segments that are warm-up (default %(default)s: one of each frame size of the default '
+                        'segments; a new size grows buffers once)')
     p.add_argument('--warmup', type=int, default=500,
-                   help='masks of the first segment before RSS growth is counted (default %(default)s)')
+                   help='masks of the first segment after the warm-up segments before RSS growth is counted '
+                        '(default %(default)s)')
     p.add_argument('--outputs', nargs='+', default=['mask', 'overlay'],
                    help='node outputs the soak subscribes to, so that the node computes them (default: %(default)s)')
     p.add_argument('--rss-goal-mb', type=float, default=5.0,
@@ -56,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     params = Path(args.params) if args.params else config_file('seg_node.yaml')
     report = soak(params, segments, out, rate=args.rate, period=args.sample_every, outputs=tuple(args.outputs),
-                  resume_timeout=args.resume_timeout, warmup=args.warmup)
+                  resume_timeout=args.resume_timeout, warmup=args.warmup, warmup_segments=args.warmup_segments)
     plot(report, out / 'soak.png')
     summary = report['summary']
     for segment in report['segments']:
@@ -65,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                   f"frame {segment['camera_start_to_first_masked_frame_s']} s after the camera started")
     growth = summary.get('rss_growth_after_warmup_mb')
     if growth is not None:
-        print(f"soak: node RSS {summary['rss_after_warmup_mb']} MB after {args.warmup} masks, "
+        print(f"soak: node RSS {summary['rss_after_warmup_mb']} MB after the warm-up, "
               f"{summary['rss_end_mb']} MB at the end ({growth:+} MB over {summary['masks_after_warmup']} masks; "
               f"max {summary['rss_max_mb']} MB)")
     print(f'soak: wrote {out}/soak.json and {out}/soak.png')
