@@ -10,13 +10,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
+import onnxruntime as ort
 import pytest
+import skimage.data as skimage_data
 
 from seg_node.model_metadata import ModelMetadata
-
-onnx = pytest.importorskip('onnx')
-ort = pytest.importorskip('onnxruntime')
-skimage_data = pytest.importorskip('skimage.data', reason='scikit-image (test extra) provides the photos')
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / 'models' / 'person_selfie.onnx'
