@@ -9,6 +9,9 @@ from seg_node.inference import ModelError
 
 PACKAGE = 'seg_node'
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
+# The variables through which Fast DDS finds an XML profile of config/: 3.x (Kilted) reads the first, 2.x (Humble,
+# Jazzy) only the second.
+PROFILE_VARIABLES = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')
 
 
 def share_dirs(kind: str) -> list[Path]:
