@@ -1,9 +1,9 @@
 """Launch seg_node: ``ros2 launch seg_node seg_node.launch.py image:=/camera/image_raw [model_path:=...]``.
 
-Also points Fast DDS (3.x and 2.x alike) at the package's shared-memory profile so that camera-sized frames
-arrive; the camera driver's process needs the same profile (README, "Camera-sized frames"). When seg_node exits
-with an error (a startup fault: its one line says which), launch shuts down with that reason and ``ros2 launch``
-exits non-zero; a Ctrl-C still ends it with 0.
+Also points Fast DDS (through the variable its version reads) at the package's shared-memory profile so that
+camera-sized frames arrive; the camera driver's process needs the same profile (README, "Camera-sized frames").
+When seg_node exits with an error (a startup fault: its one line says which), launch shuts down with that reason
+and ``ros2 launch`` exits non-zero; a Ctrl-C still ends it with 0.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, SetEnvironmentVariable
@@ -12,7 +12,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from seg_node.package_files import PROFILE_VARIABLES
+from seg_node.package_files import profile_variable
 
 
 class NodeFailed(RuntimeError):
@@ -50,6 +50,6 @@ def generate_launch_description():
         DeclareLaunchArgument('fastdds_profile',
                               default_value=PathJoinSubstitution([share, 'config', 'fastdds_shm.xml']),
                               description='Fast DDS XML profile (large shared-memory segment)'),
-        *(SetEnvironmentVariable(name, LaunchConfiguration('fastdds_profile')) for name in PROFILE_VARIABLES),
+        SetEnvironmentVariable(profile_variable(), LaunchConfiguration('fastdds_profile')),
         OpaqueFunction(function=_seg_node),
     ])
