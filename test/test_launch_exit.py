@@ -16,6 +16,7 @@ from pathlib import Path
 import launch
 import launch_testing.actions
 import launch_testing.asserts
+import launch_testing.markers
 import pytest
 import rclpy
 
@@ -36,6 +37,7 @@ def ros2_launch(*arguments: str) -> launch.actions.ExecuteProcess:
 
 
 @pytest.mark.launch_test
+@launch_testing.markers.keep_alive  # both processes end during the tests: that is what they check
 def generate_test_description():
     model = Path(tempfile.mkdtemp()) / 'colour.onnx'
     model.write_bytes(mf.colour_model())
