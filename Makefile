@@ -10,7 +10,7 @@ export ROS_DOMAIN_ID
 export FASTDDS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test bench venv venv-test clean
+.PHONY: demo test test-compat bench venv venv-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,48 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.vision_msgs
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The runtime on what Ubuntu's ROS 2 distros ship, without torch: Humble (22.04: Python 3.10, numpy 1.21.5,
+# OpenCV 4.5.4, pytest 6.2.5) and Jazzy (24.04: Python 3.12, numpy 1.26.4, OpenCV 4.6.0, pytest 7.4.4), both with
+# Jazzy's rclpy wheels and the newest onnxruntime that supports that numpy. The Jazzy venv also has mediapipe
+# 0.10.14 (needs numpy < 2) for the person model's parity test, which runs from $(VENV).
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PYTHON310 ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python)))
+PYTHON312 ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12.*/bin/python)))
+JAZZY_WHEELS := ros-jazzy-rclpy ros-jazzy-sensor-msgs ros-jazzy-std-msgs ros-jazzy-diagnostic-msgs \
+	ros-jazzy-rcl-interfaces ros-jazzy-ament-index-python ros-jazzy-rmw-fastrtps-cpp ros-jazzy-lifecycle-msgs \
+	ros-jazzy-rcl-lifecycle PyYAML onnx==1.17.0
+HUMBLE_PINS := numpy==1.21.5 opencv-python-headless==4.5.4.60 onnxruntime==1.12.1 pytest==6.2.5
+JAZZY_PINS := numpy==1.26.4 opencv-python-headless==4.6.0.66 onnxruntime==1.32.0 pytest==7.4.4 \
+	absl-py attrs 'protobuf>=4.25.3,<5' matplotlib
+COMPAT_TESTS := test/test_node.py test/test_health.py test/test_cameras.py test/test_lifecycle.py \
+	test/test_camera_qos.py test/test_road_model.py test/test_image_codec.py test/test_pipeline.py \
+	test/test_publishing.py test/test_params.py test/test_optimized_paths.py test/test_model_metadata.py \
+	test/test_architecture.py
+
+.venv-humble/.compat: setup.py Makefile
+	@test -x "$(PYTHON310)" || { echo 'make test-compat: no Python 3.10 (set PYTHON310 or pyenv install 3.10)'; exit 1; }
+	$(PYTHON310) -m venv .venv-humble
+	.venv-humble/bin/pip install -q $(HUMBLE_PINS) $(JAZZY_WHEELS)
+	.venv-humble/bin/pip install -q --no-deps -e .
+	touch $@
+
+.venv-jazzy/.compat: setup.py Makefile
+	@test -x "$(PYTHON312)" || { echo 'make test-compat: no Python 3.12 (set PYTHON312 or pyenv install 3.12)'; exit 1; }
+	$(PYTHON312) -m venv .venv-jazzy
+	.venv-jazzy/bin/pip install -q $(JAZZY_PINS) $(JAZZY_WHEELS)
+	.venv-jazzy/bin/pip install -q --no-deps -e . mediapipe==0.10.14
+	touch $@
+
+test-compat: .venv-humble/.compat .venv-jazzy/.compat $(VENV)/.full
+	for venv in .venv-humble .venv-jazzy; do \
+		$$venv/bin/python -c 'import sys, numpy, cv2, onnxruntime; print(sys.version.split()[0], numpy.__version__, cv2.__version__, onnxruntime.__version__)' \
+		&& $$venv/bin/python -m pytest -q -rs $(COMPAT_TESTS) $(PYTEST_ARGS) || exit 1; \
+	done
+	MEDIAPIPE_PYTHON=$(CURDIR)/.venv-jazzy/bin/python $(PY) -m pytest -q -rs \
+		test/test_tflite_onnx.py::test_shipped_model_matches_mediapipe_runtime
+
 bench: $(VENV)/.vision_msgs
 	$(VENV)/bin/segtool bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) demo_out build *.egg-info
+	rm -rf $(VENV) .venv-humble .venv-jazzy demo_out build *.egg-info

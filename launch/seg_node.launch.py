@@ -1,13 +1,28 @@
 """Launch seg_node: ``ros2 launch seg_node seg_node.launch.py image:=/camera/image_raw [model_path:=...]``.
 
-Also sets FASTDDS_DEFAULT_PROFILES_FILE to the package's shared-memory profile so that camera-sized frames
-arrive; the camera driver's process needs the same profile (README, "Camera-sized frames").
+Also points Fast DDS (through the variable its version reads) at the package's shared-memory profile so that
+camera-sized frames arrive; the camera driver's process needs the same profile (README, "Camera-sized frames").
+When seg_node exits with an error (a startup fault: its one line says which), launch shuts down with that reason
+and ``ros2 launch`` exits non-zero; a Ctrl-C still ends it with 0.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, SetEnvironmentVariable
+from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from seg_node.package_files import profile_variable
+
+
+class NodeFailed(RuntimeError):
+    """seg_node exited with an error while launch was running: launch reports it and returns non-zero."""
+
+
+def _fail_on_error_exit(event, context):
+    """Raise when seg_node exits non-zero and launch is not already shutting down (Ctrl-C)."""
+    if event.returncode != 0 and not context.is_shutdown:
+        raise NodeFailed(f'{event.process_name} exited with code {event.returncode}; see its error line above')
 
 
 def _seg_node(context):
@@ -16,10 +31,11 @@ def _seg_node(context):
     model_path = LaunchConfiguration('model_path').perform(context)
     if model_path:
         parameters.append({'model_path': model_path})
-    return [Node(
+    node = Node(
         package='seg_node', executable='seg_node', name='seg_node', namespace=LaunchConfiguration('namespace'),
         parameters=parameters, remappings=[('image', image), ('image/compressed', f'{image}/compressed')],
-        output='screen', emulate_tty=True)]
+        output='screen', emulate_tty=True)
+    return [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=_fail_on_error_exit))]
 
 
 def generate_launch_description():
@@ -34,6 +50,6 @@ def generate_launch_description():
         DeclareLaunchArgument('fastdds_profile',
                               default_value=PathJoinSubstitution([share, 'config', 'fastdds_shm.xml']),
                               description='Fast DDS XML profile (large shared-memory segment)'),
-        SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', LaunchConfiguration('fastdds_profile')),
+        SetEnvironmentVariable(profile_variable(), LaunchConfiguration('fastdds_profile')),
         OpaqueFunction(function=_seg_node),
     ])

@@ -20,8 +20,13 @@ _LAYOUTS = {
 }
 _YUV_TO_RGB = {'uyvy': cv2.COLOR_YUV2RGB_UYVY, 'yuv422': cv2.COLOR_YUV2RGB_UYVY,
                'yuyv': cv2.COLOR_YUV2RGB_YUY2, 'yuv422_yuy2': cv2.COLOR_YUV2RGB_YUY2}
-_RGB_TO_YUV = {'uyvy': cv2.COLOR_RGB2YUV_UYVY, 'yuv422': cv2.COLOR_RGB2YUV_UYVY,
-               'yuyv': cv2.COLOR_RGB2YUV_YUY2, 'yuv422_yuy2': cv2.COLOR_RGB2YUV_YUY2}
+_Y_FIRST = {'uyvy': False, 'yuv422': False, 'yuyv': True, 'yuv422_yuy2': True}  # YUY2 order: Y U Y V
+# BT.601 studio range (Y 16..235, U/V 16..240) in 1/16384ths, as OpenCV >= 4.9 encodes 4:2:2: Y from each RGB
+# pixel, U and V from the sum of a pixel pair.
+_YUV_SHIFT = 14
+_Y_FROM_RGB = np.array([4211, 8258, 1606], np.int32)
+_U_FROM_PAIR = np.array([-1212, -2384, 3596], np.int32)
+_V_FROM_PAIR = np.array([3596, -3015, -582], np.int32)
 ENCODINGS = tuple(_LAYOUTS)
 MAX_SIDE = 1 << 15
 
@@ -112,8 +117,27 @@ def encode_pixels(rgb: np.ndarray, encoding: str) -> np.ndarray:
     elif encoding == 'mono16':
         out = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype('<u2') * 257
     else:
-        out = cv2.cvtColor(rgb, _RGB_TO_YUV[encoding])
+        out = rgb_to_yuv422(rgb, y_first=_Y_FIRST[encoding])
     return np.ascontiguousarray(out)
+
+
+def rgb_to_yuv422(rgb: np.ndarray, y_first: bool) -> np.ndarray:
+    """Encode (H, W, 3) uint8 RGB as interleaved 4:2:2, (H, W, 2): YUY2 order when ``y_first``, else UYVY.
+
+    The same integers as OpenCV's ``COLOR_RGB2YUV_UYVY``/``_YUY2``, which OpenCV before 4.9 (Ubuntu 22.04's and
+    24.04's) lacks; only tests and the demo camera encode YUV.
+    """
+    height, width = rgb.shape[:2]
+    if width % 2:
+        raise ImageError(f'4:2:2 YUV needs an even width, got {width}')
+    pixels = rgb.astype(np.int32)
+    pairs = pixels[:, 0::2] + pixels[:, 1::2]
+    half = 1 << (_YUV_SHIFT - 1)
+    luma = (pixels @ _Y_FROM_RGB + (16 << _YUV_SHIFT) + half) >> _YUV_SHIFT
+    chroma = np.stack([pairs @ _U_FROM_PAIR, pairs @ _V_FROM_PAIR], axis=-1).reshape(height, width)
+    chroma = (chroma + (128 << _YUV_SHIFT) + half) >> _YUV_SHIFT
+    planes = (luma, chroma) if y_first else (chroma, luma)
+    return np.clip(np.stack(planes, axis=-1), 0, 255).astype(np.uint8)
 
 
 def fill_image(msg, pixels: np.ndarray, encoding: str) -> None:

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import os
 import sys
+from glob import glob
 from pathlib import Path
 
 from seg_node.inference import ModelError
 
 PACKAGE = 'seg_node'
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
+# The variables through which Fast DDS finds an XML profile (config/fastdds_*.xml): 3.x, Kilted on, reads the first
+# (and warns that the second is deprecated); 2.x, Humble and Jazzy, reads only the second.
+PROFILE_VARIABLES = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')
 
 
 def share_dirs(kind: str) -> list[Path]:
@@ -23,6 +27,13 @@ def share_dirs(kind: str) -> list[Path]:
     except ImportError:
         pass
     return dirs + [SOURCE_ROOT / kind, Path(sys.prefix) / 'share' / PACKAGE / kind]
+
+
+def profile_variable() -> str:
+    """Name the variable of PROFILE_VARIABLES that this ROS's Fast DDS reads: 2.x where its library is found."""
+    folders = [*os.environ.get('LD_LIBRARY_PATH', '').split(os.pathsep), os.path.join(sys.prefix, 'lib')]
+    fastdds2 = any(glob(os.path.join(folder, 'libfastrtps.so.2*')) for folder in folders if folder)
+    return PROFILE_VARIABLES[1] if fastdds2 else PROFILE_VARIABLES[0]
 
 
 def resolve_model_path(path: str) -> str:

@@ -1,9 +1,8 @@
 """flake8 over the package, as ROS 2 packages carry it (ament_flake8), with the project's settings in setup.cfg."""
 from pathlib import Path
 
+import ament_flake8.main as ament_flake8
 import pytest
-
-ament_flake8 = pytest.importorskip('ament_flake8.main', reason='needs ament_flake8 (test extra)')
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = ['seg_node', 'segtool', 'test', 'launch', 'setup.py']

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from seg_node.image_codec import (ENCODINGS, ImageError, decode_compressed, decode_image, encode_pixels,
-                                  fill_image)
+                                  fill_image, rgb_to_yuv422)
 
 
 def rgb_picture(height=6, width=8):
@@ -41,6 +41,22 @@ def test_round_trip(encoding, pad):
         np.testing.assert_array_equal(got, np.repeat(gray[:, :, None], 3, axis=2))
     else:
         assert np.abs(got - rgb.astype(int)).max() <= 4  # YUV rounding
+
+
+@pytest.mark.parametrize('encoding, code', [('uyvy', 'COLOR_RGB2YUV_UYVY'), ('yuv422_yuy2', 'COLOR_RGB2YUV_YUY2')])
+def test_yuv422_encoding_is_opencvs_where_opencv_has_it(encoding, code):
+    if not hasattr(cv2, code):
+        pytest.skip(f'OpenCV {cv2.__version__} has no {code} (added in 4.9) to compare with')
+    corners = np.array([[[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)]], np.uint8)
+    pairs = np.stack(np.meshgrid(np.arange(8), np.arange(8)), axis=-1).reshape(1, -1)  # every pair of corners
+    greys = np.repeat(np.arange(256, dtype=np.uint8), 6).reshape(8, 64, 3)
+    for rgb in (rgb_picture(48, 64), corners[:, pairs[0]], greys):
+        np.testing.assert_array_equal(encode_pixels(rgb, encoding), cv2.cvtColor(rgb, getattr(cv2, code)))
+
+
+def test_yuv422_encoding_needs_an_even_width():
+    with pytest.raises(ImageError, match='4:2:2 YUV needs an even width, got 7'):
+        rgb_to_yuv422(rgb_picture(2, 7), y_first=True)
 
 
 def test_rgb8_and_bgr8_are_not_copied():

@@ -1,36 +1,33 @@
 """launch_testing: ``launch/seg_node.launch.py`` starts the node, which answers a frame on the remapped topic.
 
-launch_testing is not on PyPI, so on a plain venv this module is skipped; on a ROS 2 install run it with
-``colcon test`` or ``launch_test test/test_launch.py``. test_node.py covers the same behaviour here: the
+launch_testing is not on PyPI, so on a plain venv conftest.py leaves this module out; on a ROS 2 install run it
+with ``colcon test`` or ``launch_test test/test_launch.py``. test_node.py covers the same behaviour here: the
 executable with the params file and the same remapping.
 """
-import os
 import sys
 import tempfile
 import time
 import unittest
 from pathlib import Path
 
+import launch
+import launch_testing.actions
+import launch_testing.asserts
+import numpy as np
 import pytest
+import rclpy
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
 
-launch_testing = pytest.importorskip(
-    'launch_testing', reason='launch_testing is not installable from PyPI; runs on a ROS 2 install (colcon test)')
-import launch  # noqa: E402
-import launch_testing.actions  # noqa: E402
-import launch_testing.asserts  # noqa: E402
-import numpy as np  # noqa: E402
-import rclpy  # noqa: E402
-from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
-from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import Image  # noqa: E402
+from segtool.dds import loopback
 
 sys.path.insert(0, str(Path(__file__).parent))
 import model_factory as mf  # noqa: E402
 from ros_harness import image_msg, pixels_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-os.environ['ROS_LOCALHOST_ONLY'] = '1'
+loopback()  # launch_test runs this module without conftest.py
 
 
 @pytest.mark.launch_test

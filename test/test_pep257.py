@@ -5,9 +5,8 @@ everywhere in this project, instead of the second (D213).
 """
 from pathlib import Path
 
+import ament_pep257.main as ament_pep257
 import pytest
-
-ament_pep257 = pytest.importorskip('ament_pep257.main', reason='needs ament_pep257 (test extra)')
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = ['seg_node', 'segtool', 'test', 'launch', 'setup.py']

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import skimage.data as skimage_data
 
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
@@ -30,7 +31,6 @@ def pipeline() -> SegmentationPipeline:
 
 def photo(name: str) -> np.ndarray:
     """Return one of scikit-image's sample photos as RGB."""
-    skimage_data = pytest.importorskip('skimage.data', reason='scikit-image (test extra) provides the photos')
     image = getattr(skimage_data, name)()
     return np.ascontiguousarray(np.dstack([image] * 3) if image.ndim == 2 else image)
 

@@ -13,7 +13,8 @@ def test_node_resumes_after_the_camera_restarts_at_another_size(tmp_path):
     params = write_params(tmp_path, model_path=mf.save(tmp_path), providers=['cpu'])
     out = tmp_path / 'soak'
     assert main(['soak', '--params', str(params), '--segments', '320x240:rgb8:150', '640x480:yuv422:100',
-                 '--sample-every', '1', '--warmup-segments', '0', '--warmup', '50', '--rss-goal-mb', '0', '--out', str(out)]) == 0
+                 '--sample-every', '1', '--warmup-segments', '0', '--warmup', '50', '--rss-goal-mb', '0',
+                 '--out', str(out)]) == 0
     report = json.loads((out / 'soak.json').read_text())
     first, second = report['segments']
     assert first['masks'] >= 150 and second['masks'] >= 100  # masks at each camera's size, stamped after it started

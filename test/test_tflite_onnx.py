@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import flatbuffers
 import numpy as np
+import onnxruntime as ort
 import pytest
+import tflite
 
-tflite = pytest.importorskip('tflite', reason='the tflite flatbuffer package (test extra) is not installed')
-flatbuffers = pytest.importorskip('flatbuffers')
-ort = pytest.importorskip('onnxruntime')
-
-from segtool.tflite_onnx import ConversionError, convert  # noqa: E402
+from segtool.tflite_onnx import ConversionError, convert
 
 REPO = Path(__file__).resolve().parents[1]
 SAME, VALID = tflite.Padding.SAME, tflite.Padding.VALID

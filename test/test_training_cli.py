@@ -1,5 +1,6 @@
 """The segtool console script: fast help, end-to-end train -> eval -> export, exact resume."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,12 +14,18 @@ TINY = ['--model', 'fastscnn', '--size', '32', '48', '--epoch-size', '8', '--bat
         '--road-val', '4', '--threads', '2']
 
 
+def console_script(name: str) -> str:
+    """Find an installed console script: on PATH, beside this Python (pip), or in an ament prefix's lib/seg_node."""
+    prefixes = [p for p in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep) if p]
+    candidates = [Path(sys.executable).with_name(name), *(Path(p) / 'lib' / 'seg_node' / name for p in prefixes)]
+    return shutil.which(name) or str(next((c for c in candidates if c.is_file()), candidates[0]))
+
+
 def test_help_lists_subcommands_without_importing_torch():
     code = ('import sys; from segtool import cli as segtool; segtool.build_parser(); '
             'assert "torch" not in sys.modules and "onnxruntime" not in sys.modules')
     subprocess.run([sys.executable, '-c', code], check=True)
-    exe = shutil.which('segtool') or str(Path(sys.executable).with_name('segtool'))
-    out = subprocess.run([exe, '--help'], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([console_script('segtool'), '--help'], check=True, capture_output=True, text=True).stdout
     for command in ('train', 'eval', 'export'):
         assert command in out
 

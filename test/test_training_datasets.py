@@ -2,13 +2,11 @@
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
-pytest.importorskip('PIL')
-from PIL import Image  # noqa: E402
-
-from seg_node.label_sets import ROAD, voc_palette  # noqa: E402
-from segtool import datasets, road_scenes  # noqa: E402
-from segtool.training.transforms import Transform, TransformedDataset  # noqa: E402
+from seg_node.label_sets import ROAD, voc_palette
+from segtool import datasets, road_scenes
+from segtool.training.transforms import Transform, TransformedDataset
 
 
 def _write_rgb(path, rgb):

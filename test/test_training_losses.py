@@ -2,11 +2,10 @@
 import math
 
 import pytest
+import torch
 
-torch = pytest.importorskip('torch')
-
-from segtool.training.losses import build_loss  # noqa: E402
-from segtool.training.registry import LOSSES  # noqa: E402
+from segtool.training.losses import build_loss
+from segtool.training.registry import LOSSES
 
 
 def _two_pixels():

@@ -1,17 +1,15 @@
 """Every architecture: output shapes at odd sizes, a few training steps, ONNX export parity and metadata."""
 import numpy as np
+import onnx
 import pytest
+import torch
 
-torch = pytest.importorskip('torch')
-onnx = pytest.importorskip('onnx')
-pytest.importorskip('onnxruntime')
-
-from seg_node.model_metadata import ModelMetadata  # noqa: E402
-from segtool.training.checkpoint import save_checkpoint  # noqa: E402
-from segtool.training.export import ParityError, export_onnx  # noqa: E402
-from segtool.training.losses import build_loss  # noqa: E402
-from segtool.training.nets import build_model, memory_format  # noqa: E402
-from segtool.training.registry import MODELS  # noqa: E402
+from seg_node.model_metadata import ModelMetadata
+from segtool.training.checkpoint import save_checkpoint
+from segtool.training.export import ParityError, export_onnx
+from segtool.training.losses import build_loss
+from segtool.training.nets import build_model, memory_format
+from segtool.training.registry import MODELS
 
 torch.set_num_threads(2)
 META = {'class_names': ['a', 'b', 'c'], 'palette': [[1, 2, 3], [4, 5, 6], [7, 8, 9]], 'mean': [0.4, 0.5, 0.6],
