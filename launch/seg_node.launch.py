@@ -1,16 +1,24 @@
 """Launch seg_node: ``ros2 launch seg_node seg_node.launch.py image:=/camera/image_raw [model_path:=...]``.
 
+``lifecycle:=true`` starts the managed node ``seg_lifecycle_node`` instead (``seg_lifecycle.launch.py`` does it),
+configured and then activated by launch unless ``autostart:=false`` leaves that to a lifecycle manager.
+
 Also points Fast DDS (through the variable its version reads) at the package's shared-memory profile so that
 camera-sized frames arrive; the camera driver's process needs the same profile (README, "Camera-sized frames").
 When seg_node exits with an error (a startup fault: its one line says which), launch shuts down with that reason
 and ``ros2 launch`` exits non-zero; a Ctrl-C still ends it with 0.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, SetEnvironmentVariable
+from launch.actions import (DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler,
+                            SetEnvironmentVariable)
 from launch.event_handlers import OnProcessExit
+from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
+from lifecycle_msgs.msg import Transition
 
 from seg_node.package_files import profile_variable
 
@@ -31,11 +39,21 @@ def _seg_node(context):
     model_path = LaunchConfiguration('model_path').perform(context)
     if model_path:
         parameters.append({'model_path': model_path})
-    node = Node(
-        package='seg_node', executable='seg_node', name='seg_node', namespace=LaunchConfiguration('namespace'),
-        parameters=parameters, remappings=[('image', image), ('image/compressed', f'{image}/compressed')],
-        output='screen', emulate_tty=True)
-    return [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=_fail_on_error_exit))]
+    options = dict(package='seg_node', name='seg_node', namespace=LaunchConfiguration('namespace').perform(context),
+                   parameters=parameters, remappings=[('image', image), ('image/compressed', f'{image}/compressed')],
+                   output='screen', emulate_tty=True)
+    if LaunchConfiguration('lifecycle').perform(context).lower() != 'true':
+        node = Node(executable='seg_node', **options)
+        return [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=_fail_on_error_exit))]
+    node = LifecycleNode(executable='seg_lifecycle_node', **options)
+    actions = [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=_fail_on_error_exit))]
+    if LaunchConfiguration('autostart').perform(context).lower() == 'true':
+        def change(transition: int) -> EmitEvent:
+            return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node), transition_id=transition))
+        actions += [RegisterEventHandler(OnStateTransition(target_lifecycle_node=node, goal_state='inactive',
+                                                           entities=[change(Transition.TRANSITION_ACTIVATE)])),
+                    change(Transition.TRANSITION_CONFIGURE)]
+    return actions
 
 
 def generate_launch_description():
@@ -47,6 +65,10 @@ def generate_launch_description():
         DeclareLaunchArgument('model_path', default_value='',
                               description='ONNX model; overrides the params file (relative: package models/)'),
         DeclareLaunchArgument('namespace', default_value='', description='namespace of the node and its topics'),
+        DeclareLaunchArgument('lifecycle', default_value='false',
+                              description='true: the managed node seg_lifecycle_node instead of seg_node'),
+        DeclareLaunchArgument('autostart', default_value='true',
+                              description='with lifecycle: configure and activate it at once (false: a manager does)'),
         DeclareLaunchArgument('fastdds_profile',
                               default_value=PathJoinSubstitution([share, 'config', 'fastdds_shm.xml']),
                               description='Fast DDS XML profile (large shared-memory segment)'),

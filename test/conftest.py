@@ -19,6 +19,7 @@ OPTIONAL = {
     'test_pep257.py': ('ament_pep257.main',),
     'test_launch.py': ('launch_testing', 'launch_ros'),
     'test_launch_exit.py': ('launch_testing', 'launch_ros'),
+    'test_launch_lifecycle.py': ('launch_testing', 'launch_ros'),
     'test_person_model.py': ('skimage.data',),
     'test_tflite_onnx.py': ('tflite', 'flatbuffers'),
     'test_training_datasets.py': ('PIL',),

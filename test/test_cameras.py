@@ -47,9 +47,9 @@ def test_each_camera_gets_its_own_masks_with_its_own_header(tmp_path):
         front.wait_status(lambda s: int(values_of(s)['frames out']) > 0, name='/seg_node: front')
         rear.wait_status(lambda s: int(values_of(s)['frames out']) > 0, name='/seg_node: rear')
     finally:
-        assert process.stop() == 0
         front.close()
         rear.close()
+        assert process.stop() == 0, process.log()
 
 
 def test_frames_waiting_together_go_through_the_model_as_one_batch(tmp_path):
@@ -70,6 +70,6 @@ def test_frames_waiting_together_go_through_the_model_as_one_batch(tmp_path):
             assert int(values_of(status)['frames out']) >= int(values_of(status)['frames run in a batch'])
             assert all(m.header.stamp.sec <= 8 and m.height == 120 for m in camera.received['mask'])
     finally:
-        assert process.stop() == 0
         left.close()
         right.close()
+        assert process.stop() == 0, process.log()

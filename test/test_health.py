@@ -49,7 +49,7 @@ def test_input_without_output_names_the_cause(tmp_path, peer):
         status = peer.wait_status(lambda s: 'but no output yet' in s.message)
         assert status.level == WARN and 'frames arrive on /image' in status.message and 'malformed' in status.message
     finally:
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
 
 
 def test_all_frames_stale_is_reported(tmp_path, peer):
@@ -64,7 +64,7 @@ def test_all_frames_stale_is_reported(tmp_path, peer):
         assert status.level == WARN and 'clock skew' in status.message
         assert int(values_of(status)['dropped (stale)']) > 0 and values_of(status)['frames out'] == '0'
     finally:
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
 
 
 def test_fresh_frames_pass_the_age_limit_and_old_ones_are_counted(tmp_path, peer):
@@ -79,7 +79,7 @@ def test_fresh_frames_pass_the_age_limit_and_old_ones_are_counted(tmp_path, peer
         status = peer.wait_status(lambda s: values_of(s).get('dropped (stale)') == '1')
         assert values_of(status)['frames out'] == str(len(peer.received['mask']))
     finally:
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
 
 
 def test_a_silent_camera_is_reported_while_outputs_are_subscribed(tmp_path, peer):
@@ -90,7 +90,7 @@ def test_a_silent_camera_is_reported_while_outputs_are_subscribed(tmp_path, peer
         assert status.level == WARN and 'camera gone' in status.message
         assert values_of(status)['outputs subscribed'] == 'mask'
     finally:
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
 
 
 def test_a_changed_input_encoding_and_size_are_reported(tmp_path, peer):
@@ -103,7 +103,7 @@ def test_a_changed_input_encoding_and_size_are_reported(tmp_path, peer):
         status = peer.wait_status(lambda s: 'input changed' in s.message)
         assert status.level == WARN and 'from rgb8 24 16 to bgr8 48 32' in status.message
     finally:
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
 
 
 def test_the_input_qos_follows_the_publishers_and_a_change_is_reported(tmp_path):
@@ -123,8 +123,8 @@ def test_the_input_qos_follows_the_publishers_and_a_change_is_reported(tmp_path)
         assert outputs.spin_until(lambda: (camera.publish(message), bool(outputs.received['mask']))[1], 10)
         assert 'subscribed /image reliable: the publisher offers reliable' in process.log()
     finally:
-        assert process.stop() == 0
         outputs.close()
+        assert process.stop() == 0, process.log()
 
 
 def test_namespaced_instances_report_under_their_own_names(tmp_path):
@@ -138,8 +138,8 @@ def test_namespaced_instances_report_under_their_own_names(tmp_path):
         peer.wait_status(lambda s: True, name='/left/seg_node: segmentation')
         peer.wait_status(lambda s: True, name='/right/seg_node: segmentation')
     finally:
-        assert first.stop() == 0 and second.stop() == 0
         peer.close()
+        assert first.stop() == 0 and second.stop() == 0
 
 
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])

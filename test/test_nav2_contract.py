@@ -26,7 +26,7 @@ from segtool.nav2_layer import MIN_PAIRED, LayerReport
 from segtool.road_scenes import generate_scene
 
 FRAMES, RATE = 40, 10.0
-#: Type hashes of upstream vision_msgs 4.1.1 (test/vision_msgs/README.md).
+#: Type hashes of upstream vision_msgs 4.1.1 (test/msg_packages/vision_msgs/README.md).
 TYPE_HASHES = {
     'LabelInfo': 'RIHS01_3d37df4015cdf660cc851c51897f2acd957e1ca6205ba0a99aebffb9406b0783',
     'VisionClass': 'RIHS01_1e4a11f0fed50b5623cb8ff26ca0e37952a48a9c074d16f804b44e9164c2037a',
@@ -41,7 +41,8 @@ def ros():
 
 
 def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):
-    pytest.importorskip('vision_msgs.msg', reason='vision_msgs is built into the venv by make test (test/vision_msgs)')
+    pytest.importorskip('vision_msgs.msg',
+                        reason='vision_msgs is built into the venv by make test (test/msg_packages/vision_msgs)')
     camera = Peer(topics=())
     process = NodeProcess(tmp_path, config_file('seg_node.yaml'))
     try:
@@ -57,7 +58,7 @@ def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):
         published = diagnostic_value(camera.diagnostics, 'frames out')
     finally:
         camera.close()
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
     assert check.returncode == 0, output
     report = json.loads(output.splitlines()[-1])
     assert report['problems'] == []
@@ -81,7 +82,7 @@ def test_without_vision_msgs_the_node_says_so_once_and_serves(tmp_path, monkeypa
         assert peer.node.count_publishers(f'/{publishing.LABEL_INFO_TOPIC}') == 0
     finally:
         peer.close()
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
     assert process.log().count('vision_msgs not installed') == 1, process.log()
 
 

@@ -103,7 +103,7 @@ def test_refinements_fix_a_noisy_model_and_steady_a_flickering_pixel(tmp_path):
         assert (smoothed[0][flickering] == 0).all()  # red, what the pixel mostly shows
     finally:
         peer.close()
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
 
 
 def test_class_groups_through_the_node(tmp_path):
@@ -137,7 +137,7 @@ def test_class_groups_through_the_node(tmp_path):
             assert 'group names: class_groups' in process.log()
     finally:
         peer.close()
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
 
 
 @pytest.mark.parametrize('params, message', [

@@ -48,5 +48,5 @@ def test_default_config_and_road_model_segment_held_out_scenes(tmp_path):
         assert report['pixel_accuracy'] >= 0.97, report
         assert report['mean_iou'] >= 0.90, report['iou']
     finally:
-        assert process.stop() == 0
         peer.close()
+        assert process.stop() == 0, process.log()

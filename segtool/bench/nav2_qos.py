@@ -25,7 +25,7 @@ from sensor_msgs.msg import Image
 from seg_node.image_codec import fill_image
 from seg_node.package_files import config_file
 from segtool.bench.probe import start_process, stop_process
-from segtool.dds import PROFILE_VARIABLE, loopback
+from segtool.dds import loopback
 from segtool.road_scenes import generate_scene
 
 SIZES = {'VGA': (480, 640), 'HD': (720, 1280)}
@@ -52,9 +52,7 @@ def start_check(seconds: float, log: Path) -> subprocess.Popen:
 
 def measure(node, frame: Image, node_profile: bool, rate: float, frames: int, folder: Path) -> dict:
     """One run: a fresh node, a late layer-like subscriber, ``frames`` camera frames at ``rate`` Hz."""
-    env = dict(os.environ)
-    if not node_profile:
-        env.pop(PROFILE_VARIABLE)
+    env = loopback(dict(os.environ), profile=node_profile)
     seg = start_process(['-m', 'seg_node.node', '--ros-args', '--params-file', str(config_file('seg_node.yaml'))],
                         folder / 'node.log', env)
     camera = node.create_publisher(Image, 'image', QoSProfile(depth=2, reliability=ReliabilityPolicy.BEST_EFFORT))

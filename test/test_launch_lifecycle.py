@@ -1,0 +1,76 @@
+"""launch_testing: ``launch/seg_lifecycle.launch.py`` brings the managed node up to active by itself (autostart).
+
+Left out here (launch_testing is not on PyPI); run on a ROS 2 install with ``colcon test`` or
+``launch_test test/test_launch_lifecycle.py``. test_lifecycle.py drives the same transitions over DDS here.
+"""
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import launch
+import launch_testing.actions
+import launch_testing.asserts
+import numpy as np
+import pytest
+import rclpy
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from lifecycle_msgs.msg import State
+from lifecycle_msgs.srv import GetState
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+
+from segtool.dds import loopback
+
+sys.path.insert(0, str(Path(__file__).parent))
+import model_factory as mf  # noqa: E402
+from ros_harness import image_msg, pixels_of  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+loopback()  # launch_test runs this module without conftest.py
+
+
+@pytest.mark.launch_test
+def generate_test_description():
+    model = Path(tempfile.mkdtemp()) / 'colour.onnx'
+    model.write_bytes(mf.colour_model())
+    include = launch.actions.IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(str(ROOT / 'launch' / 'seg_lifecycle.launch.py')),
+        launch_arguments={'image': '/lifecycle_test/image_raw', 'model_path': str(model),
+                          'fastdds_profile': str(ROOT / 'config' / 'fastdds_localhost.xml')}.items())
+    return launch.LaunchDescription([include, launch_testing.actions.ReadyToTest()]), {}
+
+
+class TestAutostart(unittest.TestCase):
+
+    def test_the_node_becomes_active_and_answers(self):
+        rclpy.init()
+        node = rclpy.create_node('lifecycle_launch_test_peer')
+        try:
+            masks = []
+            node.create_subscription(Image, '/segmentation/mask', masks.append, 10)
+            publisher = node.create_publisher(Image, '/lifecycle_test/image_raw',
+                                              QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+            rgb = mf.random_blocks(48, 64, 8)
+            end = time.monotonic() + 60
+            while not masks and time.monotonic() < end:
+                publisher.publish(image_msg(rgb))
+                rclpy.spin_once(node, timeout_sec=0.5)
+            self.assertTrue(masks, 'no mask came back: the node was not configured and activated')
+            np.testing.assert_array_equal(pixels_of(masks[0]), mf.expected_labels(rgb))
+            client = node.create_client(GetState, '/seg_node/get_state')
+            self.assertTrue(client.wait_for_service(timeout_sec=10))
+            future = client.call_async(GetState.Request())
+            rclpy.spin_until_future_complete(node, future, timeout_sec=10)
+            self.assertEqual(future.result().current_state.id, State.PRIMARY_STATE_ACTIVE)
+        finally:
+            node.destroy_node()
+            rclpy.shutdown()
+
+
+@launch_testing.post_shutdown_test()
+class TestShutdown(unittest.TestCase):
+
+    def test_exit_code(self, proc_info):
+        launch_testing.asserts.assertExitCodes(proc_info)
