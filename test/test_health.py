@@ -145,12 +145,12 @@ def test_namespaced_instances_report_under_their_own_names(tmp_path):
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
 def test_stopping_during_a_frame_in_flight_logs_no_error(tmp_path, peer, sig):
     slow = tmp_path / 'slow.onnx'
-    slow.write_bytes(mf.slow_model())
+    slow.write_bytes(mf.slow_model(channels=64, layers=10))  # about a second a VGA frame on a quiet machine
     process = start(tmp_path, peer, model_path=str(slow))
     frame = image_msg(mf.random_blocks(480, 640, 40))
     peer.send_until_answered(frame, 1, timeout=60)  # warm: the next frame's inference takes as long
     peer.send(frame, 2)
-    peer.spin_until(lambda: False, 0.5)  # the worker takes it and starts inference
+    peer.spin_until(lambda: False, 0.3)  # the worker takes it and starts inference
     assert process.stop(sig) == 0
     log = process.log()
     assert not any(m.header.stamp.sec == 2 for m in peer.received['mask']), 'the frame was not in flight'
