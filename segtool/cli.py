@@ -1,4 +1,4 @@
-"""``segtool``: the workbench behind seg_node: train, evaluate, export, import, compare, benchmark, demo.
+"""``segtool``: the workbench behind seg_node: train, evaluate, export, import, annotate, quantize, benchmark, demo.
 
 Each subcommand lives in its own module of :mod:`segtool.commands`, listed in ``COMMANDS``, which registers
 itself through ``add_parser(subparsers)`` and sets ``func``; heavy imports (torch, onnxruntime, rclpy) happen
@@ -10,7 +10,8 @@ import argparse
 import importlib
 
 COMMANDS = tuple(f'segtool.commands.{name}' for name in (
-    'train', 'evaluate', 'export', 'compare', 'import_model', 'bench', 'demo', 'architecture'))
+    'train', 'evaluate', 'export', 'compare', 'import_model', 'annotate', 'describe', 'bench', 'demo',
+    'architecture'))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""SegNet (Badrinarayanan et al., 2017): an encoder-decoder whose decoder unpools with the encoder's max-pooling indices.
+"""SegNet (Badrinarayanan et al., 2017): an encoder-decoder that unpools with the encoder's max-pooling indices.
 
 Each encoder stage ends in a 2 x 2 max pool that remembers where every maximum was; the mirrored decoder stage puts
 each value back at that position (zeros elsewhere) and densifies the sparse map with convolutions. No features are
