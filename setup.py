@@ -8,6 +8,7 @@ ROS_WHEELS = [
     'ros-rclpy', 'ros-sensor-msgs', 'ros-std-msgs', 'ros-diagnostic-msgs', 'ros-rcl-interfaces',
     'ros-ament-index-python', 'ros-rmw-fastrtps-cpp',
 ]
+TRANSFORMERS = 'transformers>=4.45'
 
 setup(
     name=PACKAGE,
@@ -29,8 +30,10 @@ setup(
         'gpu': ['onnxruntime-gpu'],
         'ros': ROS_WHEELS,
         'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib', 'pillow'],
+        # segtool import segformer: Hugging Face checkpoints (the tests build a small one, so 'test' has it too).
+        'segformer': [TRANSFORMERS],
         'test': ['pytest', 'onnx', 'tflite', 'scikit-image', 'flake8', 'pydocstyle', 'ros-ament-flake8',
-                 'ros-ament-pep257'],
+                 'ros-ament-pep257', TRANSFORMERS],
     },
     zip_safe=True,
     maintainer='seg_node maintainers',
