@@ -10,7 +10,7 @@ import argparse
 import importlib
 
 COMMANDS = tuple(f'segtool.commands.{name}' for name in (
-    'train', 'evaluate', 'export', 'compare', 'import_model', 'annotate', 'describe', 'bench', 'demo',
+    'train', 'evaluate', 'export', 'compare', 'import_model', 'annotate', 'describe', 'quantize', 'bench', 'demo',
     'architecture'))
 
 
