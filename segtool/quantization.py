@@ -28,7 +28,7 @@ FRAME_HW = (480, 640)
 
 
 def calibration_tensors(model_path: Path, source: str, count: int, frame_hw=FRAME_HW) -> tuple[str, list]:
-    """(input name, ``count`` input tensors) from ``road`` (training scenes) or an image folder or video.
+    """Return (input name, ``count`` input tensors) from ``road`` (training scenes), an image folder or a video.
 
     Each frame goes through the node's pipeline set up as the node sets it up for this model.
     """
@@ -83,7 +83,7 @@ def _keep_description(original, target: Path) -> None:
 
 
 def agreement(original: Path, converted: Path, input_name: str, tensors: list) -> dict:
-    """Largest |difference| of the outputs and the share of pixels whose class (argmax) is the same."""
+    """Compare the outputs: largest |difference|, share of pixels whose class (argmax) is the same."""
     import onnxruntime as ort
 
     sessions = [ort.InferenceSession(str(p), providers=['CPUExecutionProvider']) for p in (original, converted)]
@@ -98,7 +98,7 @@ def agreement(original: Path, converted: Path, input_name: str, tensors: list) -
 
 def side_by_side(models: dict[str, Path], tensor: np.ndarray, dataset: str, split: str, count: int,
                  threads: int, providers: list[str], repeats: int) -> dict:
-    """Latency and accuracy of each model in ``models`` (name -> path), measured in one run.
+    """Measure latency and accuracy of each model in ``models`` (name -> path) in one run.
 
     Latency: the node's engine (``providers``, ``threads``), one ready input tensor, the models taking turns call by
     call. Accuracy: mIoU, per-class IoU and pixel accuracy on ``count`` images of ``dataset``/``split``.
@@ -126,7 +126,7 @@ def side_by_side(models: dict[str, Path], tensor: np.ndarray, dataset: str, spli
 
 
 def markdown_table(result: dict) -> str:
-    """The side-by-side result as a Markdown table: one column per model, the first being the reference."""
+    """Format the side-by-side result as a Markdown table: one column per model, the first the reference."""
     names = list(result['models'])
     rows = [result['models'][n] for n in names]
     first = rows[0]

@@ -15,7 +15,7 @@ pytest.importorskip('onnxruntime.quantization')
 
 @pytest.fixture(scope='module')
 def picture_set(tmp_path_factory):
-    """A folder layout (test split) of block pictures labelled with the colour model's answer."""
+    """Write a folder layout (test split) of block pictures labelled with the colour model's answer."""
     root = tmp_path_factory.mktemp('blocks')
     (root / 'classes.txt').write_text('red 255 0 0\ngreen 0 255 0\nblue 0 0 255\n')
     for name in ('images', 'masks'):

@@ -43,7 +43,7 @@ def hub_preprocessor(mean=MEAN, std=STD, size=INPUT_HW) -> dict:
 
 @pytest.fixture(scope='module')
 def cityscapes_segformer(tmp_path_factory):
-    """A Cityscapes-class SegFormer (names as the hub's configs spell them) and its import; (model, onnx path)."""
+    """Import a Cityscapes-class SegFormer (names as the hub's configs spell them); (model, onnx path)."""
     directory = tmp_path_factory.mktemp('segformer_cityscapes')
     model = write_checkpoint(directory, [n if n != 'traffic light' else 'traffic light ' for n in
                                          CITYSCAPES.class_names], hub_preprocessor())

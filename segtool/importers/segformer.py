@@ -33,7 +33,7 @@ class CheckpointError(ValueError):
 
 
 def label_set(config: dict) -> tuple[LabelSet, str]:
-    """The classes of a transformers config (``id2label``) with colours; and where the colours come from."""
+    """Return the classes of a transformers config (``id2label``) with colours, and where the colours come from."""
     id2label = config.get('id2label')
     if not id2label:
         raise CheckpointError('config.json has no id2label: the class names are unknown')
@@ -49,7 +49,7 @@ def label_set(config: dict) -> tuple[LabelSet, str]:
 
 
 def preprocessing(directory: Path) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, int], str]:
-    """(mean, std on pixel/255, input size (H, W), where they come from) of a checkpoint directory."""
+    """Return (mean, std on pixel/255, input size (H, W), where they come from) of a checkpoint directory."""
     path = directory / 'preprocessor_config.json'
     if not path.is_file():
         return IMAGENET_MEAN, IMAGENET_STD, DEFAULT_SIZE, 'SegformerImageProcessor defaults (no preprocessor config)'
@@ -70,7 +70,7 @@ def preprocessing(directory: Path) -> tuple[tuple[float, ...], tuple[float, ...]
 
 
 def load_model(directory: Path):
-    """The transformers model of a checkpoint directory, in eval mode (local files only)."""
+    """Load the transformers model of a checkpoint directory in eval mode (local files only), and its config."""
     try:
         from transformers import SegformerForSemanticSegmentation
     except ImportError:
@@ -89,7 +89,7 @@ def load_model(directory: Path):
 
 
 def logits_module(model, upsample: bool):
-    """A torch module image -> logits (N, C, H/4, W/4), or resized to (N, C, H, W) with ``upsample``."""
+    """Wrap ``model`` as image -> logits (N, C, H/4, W/4), or resized to (N, C, H, W) with ``upsample``."""
     import torch
     import torch.nn.functional as F
 
