@@ -40,7 +40,7 @@ def label_set(config: dict) -> tuple[LabelSet, str]:
     ids = sorted(int(i) for i in id2label)
     if ids != list(range(len(ids))):
         raise CheckpointError(f'config.json id2label: ids {ids[:5]}... are not 0..{len(ids) - 1}')
-    names = tuple(str(id2label[str(i)] if str(i) in id2label else id2label[i]).strip() for i in ids)
+    names = tuple(str(id2label[str(i)]).strip() for i in ids)  # JSON keys are strings
     known = find_label_set(names)
     if known is not None:
         return LabelSet(known.name, names, known.palette), f"built-in label set '{known.name}'"
