@@ -35,6 +35,36 @@ class Trial:
             return None
         return {'NCHW': self.output_shape[1], 'NHWC': self.output_shape[-1]}.get(spec.output_layout, 1)
 
+    def report(self) -> str:
+        """Describe what the node detects and would use, each value with its origin (``segtool describe``)."""
+        spec, meta, values = self.engine.spec, self.engine.metadata, self.values
+        stated = [key for key, value in vars(meta).items() if value is not None]
+
+        def origin(key: str, fallback: str) -> str:
+            return 'metadata' if getattr(meta, key) is not None else fallback
+
+        if spec.input_hw:
+            size_origin = 'fixed by the model'
+        else:
+            size_origin = 'metadata' if meta.input_size else 'none: the node runs at the camera resolution'
+        no_metadata = 'none (docs/model_metadata.md; segtool annotate writes it)'
+        lines = [
+            f'detected   {spec.describe()}',
+            f'trial run  a {self.frame_hw[0]}x{self.frame_hw[1]} frame gave output shape {list(self.output_shape)}',
+            f'provider   {self.engine.provider}',
+            'metadata   ' + (', '.join(stated) if stated else no_metadata),
+            f'input_size {values["input_size"]} ({size_origin})',
+            f'mean       {values["mean"]} ({origin("mean", "ImageNet fallback")})',
+            f'std        {values["std"]} ({origin("std", "ImageNet fallback")})',
+            f'classes    {len(values["class_names"])} (names: {origin("class_names", "class_<id> fallback")}; colours: '
+            f'{origin("palette", "VOC colour map fallback")})',
+        ]
+        palette = values['palette']
+        width = max(len(n) for n in values['class_names'])
+        lines += [f'  {i:>4}  {name:<{width}}  {tuple(palette[3 * i:3 * i + 3])}'
+                  for i, name in enumerate(values['class_names'])]
+        return '\n'.join(lines)
+
 
 def trial_run(path: str) -> Trial:
     """Load ``path`` with the node's engine (CPU) and segment one noise frame at its input size with its pipeline.

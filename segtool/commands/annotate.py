@@ -42,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
     from seg_node.model_metadata import MetadataError
     from seg_node.params import ParamError
     from segtool.annotation import AnnotationError, annotate
-    from segtool.commands.describe import describe
     try:
         labels = resolve_label_set(args.labels)
     except ValueError as err:
@@ -59,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
         print(f'segtool annotate: refused, nothing written: {err}')
         return 1
     print(f"wrote {args.output}: label set '{labels.name}' ({len(labels.class_names)} classes)")
-    print(describe(trial))
+    print(trial.report())
     return 0

@@ -38,7 +38,6 @@ def _run_selfie(args: argparse.Namespace) -> int:
 
 def _run_segformer(args: argparse.Namespace) -> int:
     from segtool.annotation import AnnotationError
-    from segtool.commands.describe import describe
     from segtool.training.export import ParityError
     try:
         result = segformer.import_segformer(args.directory, args.output, args.upsample, args.tolerance)
@@ -49,5 +48,5 @@ def _run_segformer(args: argparse.Namespace) -> int:
         print(f'parity at {size[0]}x{size[1]}: max |onnxruntime - transformers| = {diff:.2e}')
     print(f"wrote {result['onnx']}: {result['classes']} classes, colours from the {result['colours']}, "
           f"normalisation and input size from {result['normalisation']}")
-    print(describe(result['trial']))
+    print(result['trial'].report())
     return 0
