@@ -55,7 +55,8 @@ def test_export_parity_and_metadata_round_trip(name, tmp_path):
         model(torch.randn(2, 3, 40, 56) * 2 + 1)
     save_checkpoint(tmp_path / 'm.pt', model.eval(), {'model': name}, META)
     result = export_onnx(tmp_path / 'm.pt', tmp_path / 'm.onnx')
-    assert len(result['sizes']) == 3 and max(result['max_abs_diff']) <= 1e-3
+    assert len(result['sizes']) == 3 and max(result['max_abs_diff']) <= 1e-3 and min(result['same_class']) == 1.0
+    assert result['checked_on'] == ('classes' if name == 'segnet' else 'logits')  # SegNet: see its exact_parity
     proto = onnx.load(str(tmp_path / 'm.onnx'))
     meta = ModelMetadata.from_props({p.key: p.value for p in proto.metadata_props})
     assert meta == ModelMetadata(class_names=('a', 'b', 'c'), palette=((1, 2, 3), (4, 5, 6), (7, 8, 9)),

@@ -117,7 +117,7 @@ def import_segformer(directory: Path, output: Path, upsample: bool = False, tole
     import torch
 
     from segtool.annotation import annotate
-    from segtool.training.export import ParityError, export_module, max_differences, parity_sizes
+    from segtool.training.export import ParityError, compare_outputs, export_module, parity_sizes
 
     directory, output = Path(directory), Path(output)
     model, config = load_model(directory)
@@ -129,7 +129,7 @@ def import_segformer(directory: Path, output: Path, upsample: bool = False, tole
                         f'segformer; logits at {"the input" if upsample else "a quarter of the input"} resolution.')
     trial = annotate(proto, output, labels, mean, std, size, 'logits')
     sizes = parity_sizes(*size, dynamic=True)
-    diffs = max_differences(module, output, sizes)
+    diffs, _ = compare_outputs(module, output, sizes)
     if max(diffs) > tolerance:
         output.unlink()
         raise ParityError(f'ONNX Runtime differs from transformers by {max(diffs):.3g} > {tolerance:g} at {sizes}')

@@ -31,6 +31,11 @@ def _convs(cin: int, cout: int, count: int) -> nn.Sequential:
 class SegNet(nn.Module):
     """SegNet with a slim VGG-style encoder (``widths`` at strides 1..16, ``convs`` per stage) and its mirror."""
 
+    #: Its output jumps where two values of a pooling window tie within rounding: the maximum's place, and so where
+    #: the decoder puts it, can differ between torch and ONNX Runtime (seen: 7.1240587 vs 7.124055 after a trained
+    #: model's third stage, the runtimes' features differing by 1e-5). Its export is therefore checked on classes.
+    exact_parity = False
+
     def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64, 128, 128),
                  convs: tuple[int, ...] = (2, 2, 3, 3, 3)) -> None:
         super().__init__()
