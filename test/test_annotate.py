@@ -102,3 +102,15 @@ def test_describe_says_why_the_node_would_refuse(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == (
         f"segtool describe: seg_node would refuse {tmp_path / 'two.onnx'}: parameter 'class_names': 2 names but the "
         'model outputs 3 classes')
+
+
+def test_a_label_output_beyond_the_label_set_is_refused(tmp_path, capsys):
+    """Integer labels have no class axis: the trial frame's labels must stay inside the set."""
+    bare = mf.save(tmp_path, 'labels.onnx', metadata=False, output='labels')
+    two = tmp_path / 'two.txt'
+    two.write_text('ground\nsky\n')
+    assert segtool.main(['annotate', bare, '-o', str(tmp_path / 'out.onnx'), '--labels', str(two)]) == 1
+    assert "the model answered label 2 on a trial frame (output NHW labels, shape [1, 64, 64]) but label set 'two' " \
+           'has only 2 classes' in capsys.readouterr().out
+    assert segtool.main(['annotate', bare, '-o', str(tmp_path / 'out.onnx'), '--labels', 'pascal_voc']) == 0
+    assert InferenceEngine(str(tmp_path / 'out.onnx'), ['cpu']).metadata.output_kind == 'labels'
