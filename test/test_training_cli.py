@@ -42,8 +42,11 @@ def test_train_eval_export_end_to_end(tmp_path, capsys):
     pytest.importorskip('torch')
     pytest.importorskip('onnxruntime')
     run = tmp_path / 'run'
-    assert segtool.main(['train', *TINY, '--epochs', '2', '--out-dir', str(run)]) == 0
+    assert segtool.main(['train', *TINY, '--epochs', '2', '--out-dir', str(run), '--scale-jitter', '0.75', '1.5',
+                         '--crop']) == 0
     assert (run / 'best.pt').exists() and (run / 'last.pt').exists()
+    config = pytest.importorskip('torch').load(run / 'last.pt', weights_only=True)['config']
+    assert config['scale_jitter'] == [0.75, 1.5] and config['crop'] is True
 
     assert segtool.main(['eval', str(run / 'best.pt'), '--count', '4', '--out', str(tmp_path / 'pt.json')]) == 0
     report = json.loads((tmp_path / 'pt.json').read_text())

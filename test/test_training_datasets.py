@@ -107,6 +107,38 @@ def test_transform_resizes_flips_and_normalises():
     assert (y_plain[:, 0] == 2).all()
 
 
+def test_scale_jitter_and_random_crop_keep_image_and_labels_aligned():
+    """Each pixel's label follows its colour through scaling, cropping, padding and flipping."""
+    colours = np.array([[200, 0, 0], [0, 200, 0], [0, 0, 200]], np.uint8)
+    rng = np.random.default_rng(1)
+    mask = np.kron(rng.integers(0, 3, (6, 8)), np.ones((8, 8), int)).astype(np.uint8)  # 48 x 64 in 8 px blocks
+    t = Transform((48, 64), mean=(0.0, 0.0, 0.0), std=(1 / 255, 1 / 255, 1 / 255), flip=0.5, scale=(0.5, 2.0),
+                  crop=True)
+    sizes, targets = set(), set()
+    for seed in range(12):
+        x, y = t(colours[mask], mask, np.random.default_rng(seed))
+        assert x.shape == (3, 48, 64) and y.shape == (48, 64)
+        pixels = np.rint(x.transpose(1, 2, 0)).astype(int)
+        labelled = y != 255
+        assert (pixels[~labelled] == 0).all()  # padding: the mean colour, normalised to 0, labels ignored
+        # away from block edges (where bilinear blends colours) the colour tells the label
+        solid = labelled & (pixels.max(-1) == 200) & (np.sort(pixels, -1)[:, :, 1] == 0)
+        assert solid.mean() > 0.3 and (pixels[solid].argmax(-1) == y[solid]).all()
+        sizes.add(int(labelled.sum()))
+        targets.add(y.tobytes())
+    assert len(sizes) > 3 and len(targets) == 12  # scales (some padded, some cropped) and places vary with the seed
+    centred = Transform((48, 64), scale=(0.5, 0.5))(colours[mask], mask, np.random.default_rng(0))[1]
+    assert (centred[12:36, 16:48] != 255).all() and (centred[:12] == 255).all() and (centred[:, :16] == 255).all()
+
+
+def test_without_jitter_the_draws_are_those_of_before():
+    image, mask = _pair(2)
+    plain, jittered = Transform((6, 8), flip=0.5), Transform((6, 8), flip=0.5, scale=(1.0, 1.0), crop=True)
+    for seed in range(8):
+        a, b = plain(image, mask, np.random.default_rng(seed)), jittered(image, mask, np.random.default_rng(seed))
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
 def test_transformed_dataset_repeats_per_epoch():
     base = datasets.open_dataset('road', 'train', (16, 20), road_count=4)
     ds = TransformedDataset(base, Transform((16, 20), flip=0.5), seed=3)

@@ -53,7 +53,8 @@ def test_export_parity_and_metadata_round_trip(name, tmp_path):
         model(torch.randn(2, 3, 40, 56) * 2 + 1)
     save_checkpoint(tmp_path / 'm.pt', model.eval(), {'model': name}, META)
     result = export_onnx(tmp_path / 'm.pt', tmp_path / 'm.onnx')
-    assert len(result['sizes']) == 3 and max(result['max_abs_diff']) <= 1e-3
+    assert len(result['sizes']) == 3 and max(result['max_abs_diff']) <= 1e-3 and min(result['same_class']) == 1.0
+    assert result['checked_on'] == ('classes' if name == 'segnet' else 'logits')  # SegNet: see its exact_parity
     proto = onnx.load(str(tmp_path / 'm.onnx'))
     meta = ModelMetadata.from_props({p.key: p.value for p in proto.metadata_props})
     assert meta == ModelMetadata(class_names=('a', 'b', 'c'), palette=((1, 2, 3), (4, 5, 6), (7, 8, 9)),
@@ -120,3 +121,19 @@ def test_fastscnn_channels_last_training_changes_speed_not_results():
     torch.testing.assert_close(out_b, out_a, rtol=1e-5, atol=1e-6)
     grad_a, grad_b = (torch.cat([g[k].flatten() for k in grads_a]) for g in (grads_a, grads_b))
     assert (grad_b - grad_a).norm() <= 1e-5 * grad_a.norm()
+
+
+def test_segnet_unpools_with_the_pooling_indices_as_max_unpool_does(tmp_path):
+    """The scatter that replaces MaxUnpool (which torch cannot export) computes the same, odd sizes included."""
+    import torch.nn.functional as F
+    from segtool.training.nets.segnet import unpool
+    x = torch.randn(2, 4, 9, 13)
+    pooled, indices = F.max_pool2d(x, 2, 2, ceil_mode=True, return_indices=True)
+    expected = F.max_unpool2d(pooled, indices, 2, 2, output_size=x.shape[-2:])
+    assert torch.equal(unpool(pooled, indices, x), expected)
+    save_checkpoint(tmp_path / 'm.pt', build_model('segnet', 3).eval(), {'model': 'segnet'}, META)
+    export_onnx(tmp_path / 'm.pt', tmp_path / 'm.onnx')
+    ops = [n for n in onnx.load(str(tmp_path / 'm.onnx')).graph.node]
+    # per stage, a MaxPool with its Indices and a 1 x 1 one the exporter adds to make the indices per plane
+    assert sum(n.op_type == 'MaxPool' and len(n.output) == 2 for n in ops) == 10
+    assert sum(n.op_type == 'ScatterElements' for n in ops) == 5

@@ -39,6 +39,11 @@ def add_parser(subparsers) -> None:
     p.add_argument('--class-weights', type=float, nargs='+', default=None, metavar='W',
                    help='one loss weight per class (default: all 1)')
     p.add_argument('--flip', type=float, default=d.flip, help='horizontal flip probability (default %(default)s)')
+    p.add_argument('--scale-jitter', type=float, nargs=2, default=d.scale_jitter, metavar=('LO', 'HI'),
+                   help='random scale: each sample is resized to a factor in [LO, HI] times --size, then a --size '
+                        'window is cut from it (or it is padded, labels ignored) (default %(default)s: off)')
+    p.add_argument('--crop', action='store_true',
+                   help='cut that window at a random place (default: centred); acts with --scale-jitter')
     p.add_argument('--seed', type=int, default=d.seed, help='default %(default)s')
     p.add_argument('--road-train', type=int, default=d.road_train,
                    help='road dataset: distinct training scenes (default %(default)s)')

@@ -11,6 +11,7 @@ import importlib
 MODELS = {
     'fcn': 'segtool.training.nets.fcn:FCN8s',
     'unet': 'segtool.training.nets.unet:UNet',
+    'segnet': 'segtool.training.nets.segnet:SegNet',
     'deeplabv3plus': 'segtool.training.nets.deeplab:DeepLabV3Plus',
     'fastscnn': 'segtool.training.nets.fastscnn:FastSCNN',
 }

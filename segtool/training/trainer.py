@@ -81,7 +81,9 @@ def train(cfg: TrainConfig) -> dict:
     meta = {'class_names': list(train_raw.class_names), 'palette': [list(c) for c in train_raw.palette],
             'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD), 'input_size': list(size)}
     num_classes = len(meta['class_names'])
-    train_set = TransformedDataset(train_raw, Transform(size, flip=cfg.flip), cfg.seed)
+    augment = Transform(size, flip=cfg.flip, scale=tuple(cfg.scale_jitter), crop=cfg.crop,
+                        ignore_index=cfg.ignore_index)
+    train_set = TransformedDataset(train_raw, augment, cfg.seed)
     val_set = TransformedDataset(val_raw, Transform(size))
 
     layout = memory_format(cfg.model)
