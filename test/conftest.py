@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+import rclpy
+
 from segtool.dds import loopback
 
 loopback()
@@ -19,7 +22,6 @@ OPTIONAL = {
     'test_pep257.py': ('ament_pep257.main',),
     'test_launch.py': ('launch_testing', 'launch_ros'),
     'test_launch_exit.py': ('launch_testing', 'launch_ros'),
-    'test_launch_lifecycle.py': ('launch_testing', 'launch_ros'),
     'test_person_model.py': ('skimage.data',),
     'test_tflite_onnx.py': ('tflite', 'flatbuffers'),
     'test_training_datasets.py': ('PIL',),
@@ -46,3 +48,11 @@ def pytest_report_header(config) -> list[str]:
     """Name each test module left out and the import that failed."""
     return [f'left out {test}: ' + '; '.join(f'{m} does not import ({FAILURES[m]})' for m in OPTIONAL[test]
                                              if m in FAILURES) for test in collect_ignore]
+
+
+@pytest.fixture(scope='module')
+def ros():
+    """Initialise rclpy for a test module that talks DDS itself (``pytestmark = pytest.mark.usefixtures('ros')``)."""
+    rclpy.init()
+    yield
+    rclpy.try_shutdown()

@@ -112,6 +112,13 @@ class Peer:
         message.header.frame_id = frame_id
         self.publisher.publish(message)
 
+    def stream(self, message, stamp_sec: int, seconds: float, period: float = 0.1) -> None:
+        """Publish ``message`` every ``period`` seconds for ``seconds``, handling what arrives in between."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.send(message, stamp_sec)
+            self.spin_until(lambda: False, period)
+
     def send_until(self, message, stamp_sec: int, done, timeout: float = 20.0, frame_id: str = 'camera') -> bool:
         """Publish once a second until ``done()`` holds (best effort may lose a frame); whether it held."""
         end = time.monotonic() + timeout

@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rclpy
 
 import model_factory as mf
 from ros_harness import NodeProcess, Peer, image_msg, pixels_of, values_of, write_params
 
 
-@pytest.fixture(scope='module', autouse=True)
-def ros():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
+pytestmark = pytest.mark.usefixtures('ros')
 
 
 def start(tmp_path, cameras: list[Peer], **params) -> NodeProcess:

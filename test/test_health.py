@@ -5,7 +5,6 @@ import signal
 import time
 
 import pytest
-import rclpy
 from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -16,11 +15,7 @@ from ros_harness import NodeProcess, Peer, image_msg, values_of, write_params
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
 
-@pytest.fixture(scope='module', autouse=True)
-def ros():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
+pytestmark = pytest.mark.usefixtures('ros')
 
 
 @pytest.fixture
@@ -42,10 +37,7 @@ def test_input_without_output_names_the_cause(tmp_path, peer):
     try:
         broken = image_msg(mf.random_blocks(16, 16, 4))
         broken.step = 1
-        end = time.monotonic() + 4
-        while time.monotonic() < end:
-            peer.send(broken, 1)
-            peer.spin_until(lambda: False, 0.1)
+        peer.stream(broken, 1, seconds=4)
         status = peer.wait_status(lambda s: 'but no output yet' in s.message)
         assert status.level == WARN and 'frames arrive on /image' in status.message and 'malformed' in status.message
     finally:
@@ -56,10 +48,7 @@ def test_all_frames_stale_is_reported(tmp_path, peer):
     process = start(tmp_path, peer, max_frame_age_ms=200)
     try:
         rgb = mf.random_blocks(16, 16, 4)
-        end = time.monotonic() + 3
-        while time.monotonic() < end:
-            peer.send(image_msg(rgb), 5)  # stamped 1970: far older than 200 ms
-            peer.spin_until(lambda: False, 0.1)
+        peer.stream(image_msg(rgb), 5, seconds=3)  # stamped 1970: far older than 200 ms
         status = peer.wait_status(lambda s: 'older than max_frame_age_ms' in s.message)
         assert status.level == WARN and 'clock skew' in status.message
         assert int(values_of(status)['dropped (stale)']) > 0 and values_of(status)['frames out'] == '0'

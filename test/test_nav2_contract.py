@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-import rclpy
 from builtin_interfaces.msg import Time
 
 import model_factory as mf
@@ -33,11 +32,7 @@ TYPE_HASHES = {
 }
 
 
-@pytest.fixture(scope='module', autouse=True)
-def ros():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
+pytestmark = pytest.mark.usefixtures('ros')
 
 
 def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):

@@ -7,7 +7,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-import rclpy
 from diagnostic_msgs.msg import DiagnosticStatus
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
@@ -17,11 +16,7 @@ import model_factory as mf
 from ros_harness import OUTPUTS, NodeProcess, Peer, image_msg, pixels_of, values_of, write_params
 
 
-@pytest.fixture(scope='module', autouse=True)
-def ros():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
+pytestmark = pytest.mark.usefixtures('ros')
 
 
 @pytest.fixture
@@ -335,9 +330,7 @@ def test_frames_without_any_subscriber_are_counted_not_computed(tmp_path, model)
         assert camera.spin_until(lambda: camera.publisher.get_subscription_count() > 0, 30)
         camera.wait_status(lambda s: values_of(s).get('outputs subscribed') == 'none')
         rgb = mf.random_blocks(16, 16, 4, seed=14)
-        for stamp in range(30):
-            camera.send(image_msg(rgb), stamp)
-            camera.spin_until(lambda: False, 0.1)
+        camera.stream(image_msg(rgb), 1, seconds=3)
         status = camera.wait_status(lambda s: int(values_of(s)['frames without subscribers']) > 0)
         assert values_of(status)['frames out'] == '0' and status.level == DiagnosticStatus.OK
     finally:

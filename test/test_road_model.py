@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rclpy
 
 from ros_harness import NodeProcess, Peer, image_msg, pixels_of
 from seg_node.label_sets import ROAD
@@ -21,11 +20,7 @@ CONFIG = Path(__file__).resolve().parents[1] / 'config' / 'seg_node.yaml'
 SCENES = 6
 
 
-@pytest.fixture(scope='module', autouse=True)
-def ros():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
+pytestmark = pytest.mark.usefixtures('ros')
 
 
 def test_default_config_and_road_model_segment_held_out_scenes(tmp_path):
