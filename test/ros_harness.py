@@ -112,6 +112,15 @@ class Peer:
         message.header.frame_id = frame_id
         self.publisher.publish(message)
 
+    def wait_for_service(self, client, timeout: float = 30.0) -> None:
+        """Wait until ``client``'s service is there and can answer us.
+
+        wait_for_service sees the request topic matched; the response topic may match a little later, and Fast DDS
+        drops a reply sent before it has ("client will not receive response"), so let discovery settle too.
+        """
+        assert client.wait_for_service(timeout_sec=timeout), f'{client.srv_name} never appeared'
+        self.spin_until(lambda: False, 1.0)
+
     def stream(self, message, stamp_sec: int, seconds: float, period: float = 0.1) -> None:
         """Publish ``message`` every ``period`` seconds for ``seconds``, handling what arrives in between."""
         end = time.monotonic() + seconds

@@ -66,6 +66,9 @@ class TestSegNodeLaunch(unittest.TestCase):
             if launch_file == 'seg_lifecycle.launch.py':  # launch configured and activated it by itself
                 client = node.create_client(GetState, '/seg_node/get_state')
                 self.assertTrue(client.wait_for_service(timeout_sec=10))
+                end = time.monotonic() + 1.0  # let the response topic match too (ros_harness.Peer.wait_for_service)
+                while time.monotonic() < end:
+                    rclpy.spin_once(node, timeout_sec=0.1)
                 future = client.call_async(GetState.Request())
                 rclpy.spin_until_future_complete(node, future, timeout_sec=10)
                 self.assertEqual(future.result().current_state.id, State.PRIMARY_STATE_ACTIVE)

@@ -20,9 +20,10 @@ class Manager:
         self.peer = peer
         self.change = peer.node.create_client(ChangeState, '/seg_node/change_state')
         self.get = peer.node.create_client(GetState, '/seg_node/get_state')
+        for client in (self.change, self.get):
+            peer.wait_for_service(client)
 
     def call(self, client, request):
-        assert client.wait_for_service(timeout_sec=20), f'{client.srv_name} never appeared'
         future = client.call_async(request)
         assert self.peer.spin_until(future.done, 60)
         return future.result()

@@ -156,7 +156,7 @@ def test_runtime_parameters_apply_or_are_rejected(tmp_path, peer, model):
     process = start(tmp_path, peer, model_path=model)
     client = peer.node.create_client(SetParameters, '/seg_node/set_parameters')
     try:
-        assert client.wait_for_service(timeout_sec=10)
+        peer.wait_for_service(client)
 
         def set_param(name, value):
             request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])

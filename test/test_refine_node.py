@@ -24,7 +24,8 @@ class Parameters:
         self.peer = peer
         self.setter = peer.node.create_client(SetParameters, '/seg_node/set_parameters')
         self.getter = peer.node.create_client(GetParameters, '/seg_node/get_parameters')
-        assert self.setter.wait_for_service(timeout_sec=10) and self.getter.wait_for_service(timeout_sec=10)
+        peer.wait_for_service(self.setter)
+        peer.wait_for_service(self.getter)
 
     def _call(self, client, request):
         future = client.call_async(request)

@@ -140,7 +140,7 @@ def test_the_node_runs_it_with_cityscapes_names_and_colours_and_no_parameter(cit
     try:
         peer.wait_connected(process)
         client = peer.node.create_client(GetParameters, '/seg_node/get_parameters')
-        assert client.wait_for_service(timeout_sec=10)
+        peer.wait_for_service(client)
         future = client.call_async(GetParameters.Request(names=['class_names', 'palette', 'input_size']))
         assert peer.spin_until(future.done, 10)
         names, palette, size = future.result().values
