@@ -33,7 +33,7 @@ def argmax_channels(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    """Softmax over axis 0 of (C, H, W) float32 scores (class planes); OpenCV's exp, several times numpy's speed."""
+    """Softmax over axis 0 of (C, H, W) float32 scores (class planes), with OpenCV's exp (faster than numpy's)."""
     out = scores - scores.max(axis=0)
     planes = out.reshape(out.shape[0] * out.shape[1], -1)
     cv2.exp(planes, dst=planes)
