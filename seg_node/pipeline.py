@@ -77,6 +77,11 @@ def build_pipeline(engine: InferenceEngine, values: Mapping) -> SegmentationPipe
     return SegmentationPipeline(engine, values, values['resize_mode'])
 
 
+def default_values(engine: InferenceEngine) -> dict:
+    """Return every parameter's value for ``engine`` when none is set: the model's own, else the declared default."""
+    return with_defaults(model_defaults(engine.spec, engine.metadata))
+
+
 @dataclass(frozen=True)
 class FrameSettings:
     """The runtime-settable parameters a frame is processed under: one snapshot, so a change never applies half-way."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
+from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
 
 #: Frame size of the trial run when the model states none (dynamic input, no metadata).
 TRIAL_HW = (64, 64)
@@ -73,9 +73,8 @@ def trial_run(path: str) -> Trial:
     for a model the node refuses, with the node's reason.
     """
     engine = InferenceEngine(path, ['cpu'])
-    values = model_defaults(engine.spec, engine.metadata)
-    check_against_model(engine.spec, values)
-    pipeline = SegmentationPipeline(engine, values, 'stretch')
+    values = default_values(engine)
+    pipeline = build_pipeline(engine, values)
     frame_hw = tuple(values['input_size']) if 0 not in values['input_size'] else TRIAL_HW
     frame = Frame(np.random.default_rng(0).integers(0, 256, (*frame_hw, 3), dtype=np.uint8), bgr=False)
     raw = engine.run(pipeline.preprocess(frame, pipeline.geometry(frame_hw)))

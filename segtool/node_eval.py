@@ -17,7 +17,7 @@ import numpy as np
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
 from seg_node.params import BY_NAME, ParamError, check
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, build_pipeline, default_values
 from seg_node.postprocessing import content_slices
 from seg_node.refine.temporal import CameraStream
 from segtool.training.metrics import ConfusionMatrix
@@ -50,7 +50,7 @@ def settings_from_args(args: argparse.Namespace) -> FrameSettings:
 def node_pipeline(model: str | Path) -> SegmentationPipeline:
     """Build the node's pipeline for an ONNX model with the node's defaults (CPU, stretch)."""
     engine = InferenceEngine(str(model), ['cpu'])
-    return SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+    return build_pipeline(engine, default_values(engine))
 
 
 def boundaries(labels: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
-from seg_node.pipeline import SegmentationPipeline, model_defaults
+from seg_node.pipeline import build_pipeline, default_values
 from segtool.datasets import ROAD_SEEDS
 from segtool.frame_sources import load_frames
 
@@ -33,7 +33,7 @@ def calibration_tensors(model_path: Path, source: str, count: int, frame_hw=FRAM
     Each frame goes through the node's pipeline set up as the node sets it up for this model.
     """
     engine = InferenceEngine(str(model_path), ['cpu'])
-    pipeline = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+    pipeline = build_pipeline(engine, default_values(engine))
     frames = load_frames('scenes' if source == 'road' else source, *frame_hw, count, seed=ROAD_SEEDS['train'])
     return engine.spec.input_name, [pipeline.preprocess(Frame(f, False), pipeline.geometry(f.shape[:2]))
                                     for f in frames]

@@ -18,7 +18,7 @@ from sensor_msgs.msg import Image
 from seg_node.frame_path import process_frame
 from seg_node.image_codec import Frame, decode_image, encode_pixels, fill_image
 from seg_node.inference import InferenceEngine
-from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, build_pipeline, default_values
 from seg_node.publishing import output_topic
 from segtool.bench import SIZES
 from segtool.bench.probe import DdsProbe, cpu_seconds, rss_mb, start_process, stop_process, usage
@@ -42,8 +42,8 @@ def in_process_rows(model: str, frames: dict[str, np.ndarray], repeats: int) -> 
     """bare, the node's stages, and the reference pipeline, for each camera size."""
     settings = FrameSettings.defaults()
     engine = InferenceEngine(model, ['cpu'])
-    values = model_defaults(engine.spec, engine.metadata)
-    pipeline = SegmentationPipeline(engine, values, 'stretch')
+    values = default_values(engine)
+    pipeline = build_pipeline(engine, values)
     first = next(iter(frames.values()))
     input_hw = pipeline.input_hw or first.shape[:2]
     tensor = pipeline.preprocess(Frame(first, bgr=False), pipeline.geometry(first.shape[:2]))
@@ -79,7 +79,7 @@ def in_process_rows(model: str, frames: dict[str, np.ndarray], repeats: int) -> 
 def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path) -> dict:
     """bare, relay and node taking turns per camera size (mask only, then every output), and the 30 Hz camera."""
     engine = InferenceEngine(model, ['cpu'])
-    pipeline = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+    pipeline = build_pipeline(engine, default_values(engine))
     node_args = ['-m', 'seg_node.node', '--ros-args', '-p', f'model_path:={model}', '-p', 'providers:=[cpu]',
                  '-p', 'publish_confidence:=true']
     extra_outputs = tuple(output_topic(name) for name in OUTPUT_NAMES if name not in ('mask', 'group_mask'))
@@ -194,7 +194,7 @@ def scaling_rows(model: str, repeats: int) -> dict:
     want = Outputs(mask=True, color_mask=True, overlay=True)
     settings = FrameSettings.defaults()
     engine = InferenceEngine(model, ['cpu'])
-    pipeline = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+    pipeline = build_pipeline(engine, default_values(engine))
     rows = {}
     for size, (height, width) in SIZES.items():
         frame = Frame(np.random.default_rng(0).integers(0, 256, (height, width, 3), np.uint8), False)
@@ -209,7 +209,7 @@ def scaling_rows(model: str, repeats: int) -> dict:
         path = Path(os.environ.get('TMPDIR', '/tmp')) / f'seg_bench_{classes}.onnx'
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), path)
         engine = InferenceEngine(str(path), ['cpu'])
-        pipe = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+        pipe = build_pipeline(engine, default_values(engine))
         frame = Frame(np.zeros((480, 640, 3), np.uint8), False)
         stages: dict[str, list[float]] = {}
 
