@@ -240,8 +240,9 @@ class Segmenter:
             values['execution provider'] = self.engine.provider
             if camera.qos is not None:
                 values['input QoS'] = f'{camera.qos.name} ({camera.qos.reason})'
-            values['outputs subscribed'] = ', '.join(camera.subscribers()) or 'none'
-            health = camera.stats.assess(period, bool(camera.subscribers()), camera.topic)
+            subscribers = camera.subscribers()
+            values['outputs subscribed'] = ', '.join(subscribers) or 'none'
+            health = camera.stats.assess(period, bool(subscribers), camera.topic)
             if not self.active:
                 health = Health(OK, 'inactive: not subscribed to the camera')
             elif not worker_alive:
