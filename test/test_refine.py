@@ -161,6 +161,21 @@ def test_temporal_average_and_its_reset_rules():
     assert frame(zeros, 1033, frame_id='other', hw=(60, 80)) == 0.75
 
 
+def test_temporal_average_of_camera_sized_score_planes():
+    """(C, H, W) scores as wide as a camera (640 columns, past OpenCV 5's 128-channel limit) blend plane by plane."""
+    rng = np.random.default_rng(4)
+    first, second = rng.random((2, 3, 48, 640), np.float32)
+    stream = CameraStream()
+    stream.start(0, 'cam')
+    stream.smooth(first, (480, 640), 0.8, 500)
+    stream.start(33_000_000, 'cam')
+    np.testing.assert_allclose(stream.smooth(second, (480, 640), 0.8, 500), 0.8 * first + 0.2 * second, rtol=1e-6)
+    stream.start(66_000_000, 'cam')
+    strided = np.asfortranarray(second)  # any memory layout a refinement hands over
+    np.testing.assert_allclose(stream.smooth(strided, (480, 640), 0.5, 500),
+                               0.5 * (0.8 * first + 0.2 * second) + 0.5 * second, rtol=1e-6)
+
+
 def test_class_groups_keep_their_order_and_name_what_is_wrong():
     names = ['road', 'sidewalk', 'person', 'car', 'sky']
     groups = ClassGroups.parse('{drivable: [road], obstacle: [person, car], other: sky}', names)

@@ -102,6 +102,31 @@ def test_refinements_fix_a_noisy_model_and_steady_a_flickering_pixel(tmp_path):
         assert process.stop() == 0, process.log()
 
 
+def test_temporal_smoothing_answers_every_camera_sized_frame(tmp_path):
+    """temporal_smoothing 0.8 from the start, VGA-wide frames: every frame answered, a 4-frame flicker keeps its class.
+
+    The score planes are 640 columns wide: past the 128 channels OpenCV 5 reads a 3-D array as.
+    """
+    size = (48, 640)
+    peer = Peer(topics=('mask',))
+    process = NodeProcess(tmp_path, write_params(tmp_path, model_path=mf.save(tmp_path), publish_color_mask=False,
+                                                 publish_overlay=False, temporal_smoothing=0.8,
+                                                 temporal_reset_ms=10000))
+    try:
+        peer.wait_connected(process)
+        strong_red = np.full((*size, 3), (200, 40, 40), np.uint8)
+        weak_green = np.full((*size, 3), (110, 135, 90), np.uint8)
+        pictures = [strong_red, weak_green, strong_red, weak_green]
+        masks = [pixels_of(peer.send_until_answered(image_msg(p), stamp)) for stamp, p in enumerate(pictures, 1)]
+        assert [m.shape for m in masks] == [size] * 4
+        assert all((m == 0).all() for m in masks), [np.unique(m) for m in masks]  # red throughout
+        assert (mf.expected_labels(weak_green) == 1).all()  # what an unsmoothed frame would say
+        assert 'frame failed' not in process.log()
+    finally:
+        peer.close()
+        assert process.stop() == 0, process.log()
+
+
 def test_class_groups_through_the_node(tmp_path):
     """group_mask: group ids in the order given, unlisted classes 255; the group names as metadata."""
     model = mf.save(tmp_path)

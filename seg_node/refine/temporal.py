@@ -38,7 +38,10 @@ class CameraStream:
                 or not 0 <= gap_ns <= reset_ms * 1_000_000):
             self._average = np.array(probabilities, np.float32)
         else:
-            cv2.addWeighted(self._average, weight, probabilities.astype(np.float32, copy=False), 1.0 - weight, 0.0,
-                            dst=self._average)
+            # As (C * H, W) rows: OpenCV reads a 3-D array as an image with one channel per column (at most 128 in
+            # OpenCV 5).
+            average = self._average.reshape(-1, self._average.shape[-1])
+            frame = np.ascontiguousarray(probabilities, np.float32).reshape(average.shape)
+            cv2.addWeighted(average, weight, frame, 1.0 - weight, 0.0, dst=average)
         self._belongs_to, self._last_stamp_ns = belongs_to, self.stamp_ns
         return self._average
