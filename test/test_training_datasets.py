@@ -1,4 +1,6 @@
 """Dataset layouts on tiny fixture folders, the generator as a dataset, and the transforms."""
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -137,6 +139,28 @@ def test_without_jitter_the_draws_are_those_of_before():
     for seed in range(8):
         a, b = plain(image, mask, np.random.default_rng(seed)), jittered(image, mask, np.random.default_rng(seed))
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_photometric_jitter_changes_colours_only():
+    """Colour jitter and blur leave the labels and geometry alone; each jitter acts as its factor says."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(40, 200, (24, 32, 3)).astype(np.uint8)
+    mask = rng.integers(0, 3, (24, 32)).astype(np.uint8)
+    raw = Transform((24, 32), mean=(0.0, 0.0, 0.0), std=(1 / 255, 1 / 255, 1 / 255))
+    jittered = replace(raw, color_jitter=(0.4, 0.4, 0.4, 0.05), blur=0.5)
+    outputs = [jittered(image, mask, np.random.default_rng(seed)) for seed in range(6)]
+    assert all(np.array_equal(y, mask) for _, y in outputs)
+    assert len({np.rint(x).tobytes() for x, _ in outputs}) == 6
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(outputs, (jittered(image, mask, np.random.default_rng(s))
+                                                                    for s in range(6))))
+    x = image.astype(np.float64)
+    brighter = replace(raw, color_jitter=(0.4, 0.0, 0.0, 0.0))(image, mask, np.random.default_rng(1))[0]
+    factor = np.random.default_rng(1).uniform(0.6, 1.4)
+    np.testing.assert_allclose(brighter.transpose(1, 2, 0), np.clip(x * factor, 0, 255), atol=0.51)
+    gray = replace(raw, color_jitter=(0.0, 0.0, 1.0, 0.0))
+    seed = next(s for s in range(1000) if np.random.default_rng(s).uniform(0.0, 2.0) < 0.02)  # saturation ~ 0
+    out = gray(image, mask, np.random.default_rng(seed))[0]
+    assert np.ptp(out, axis=0).max() <= 0.02 * np.ptp(x, axis=-1).max() + 1  # all but grey
 
 
 def test_transformed_dataset_repeats_per_epoch():

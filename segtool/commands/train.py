@@ -44,6 +44,11 @@ def add_parser(subparsers) -> None:
                         'window is cut from it (or it is padded, labels ignored) (default %(default)s: off)')
     p.add_argument('--crop', action='store_true',
                    help='cut that window at a random place (default: centred); acts with --scale-jitter')
+    p.add_argument('--color-jitter', type=float, nargs=4, default=d.color_jitter, metavar=('B', 'C', 'S', 'H'),
+                   help='photometric augmentation: brightness, contrast and saturation factors drawn from [1 - x, '
+                        '1 + x], hue turned by up to H of a turn (e.g. 0.4 0.4 0.4 0.05; default %(default)s: off)')
+    p.add_argument('--blur', type=float, default=d.blur,
+                   help='probability of a Gaussian blur, sigma 0.1-1.5 px (default %(default)s)')
     p.add_argument('--seed', type=int, default=d.seed, help='default %(default)s')
     p.add_argument('--road-train', type=int, default=d.road_train,
                    help='road dataset: distinct training scenes (default %(default)s)')

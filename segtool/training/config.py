@@ -24,6 +24,8 @@ class TrainConfig:
     flip: float = 0.5
     scale_jitter: list[float] = field(default_factory=lambda: [1.0, 1.0])  # random scale range; [1, 1] = off
     crop: bool = False  # the training window at a random place of the scaled picture (else centred)
+    color_jitter: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])  # brightness, contrast, ...
+    blur: float = 0.0  # probability of a Gaussian blur
     seed: int = 0
     epoch_size: int = 0  # samples per epoch (single process); 0 = the whole training set
     road_train: int = 20000  # distinct generated training scenes

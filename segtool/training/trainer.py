@@ -82,7 +82,7 @@ def train(cfg: TrainConfig) -> dict:
             'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD), 'input_size': list(size)}
     num_classes = len(meta['class_names'])
     augment = Transform(size, flip=cfg.flip, scale=tuple(cfg.scale_jitter), crop=cfg.crop,
-                        ignore_index=cfg.ignore_index)
+                        ignore_index=cfg.ignore_index, color_jitter=tuple(cfg.color_jitter), blur=cfg.blur)
     train_set = TransformedDataset(train_raw, augment, cfg.seed)
     val_set = TransformedDataset(val_raw, Transform(size))
 

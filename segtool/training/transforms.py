@@ -1,4 +1,7 @@
-"""Augmentation and input normalisation: scale jitter, random crop, horizontal flip, (pixel / 255 - mean) / std."""
+"""Augmentation and input normalisation.
+
+Scale jitter, random crop, horizontal flip, colour jitter and blur, then (pixel / 255 - mean) / std.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +20,10 @@ class Transform:
     Augmentation, with an ``rng``: scale jitter (``scale``, a range of factors: the pair is resized to factor x
     ``size``, then a ``size`` window is cut from it, or it is padded to ``size`` with the mean colour and
     ``ignore_index`` where it came out smaller), the window's position (random with ``crop``, else centred), and a
-    horizontal flip with probability ``flip``. With ``scale`` (1, 1) the pair is resized to ``size`` and no random
-    number is drawn for the jitter, so runs without it repeat those made before it existed.
+    horizontal flip with probability ``flip``, then the image alone: ``color_jitter`` (brightness, contrast,
+    saturation, hue: each factor drawn from [1 - x, 1 + x], the hue turned by up to x of a full turn) and a Gaussian
+    blur (sigma 0.1-1.5 pixels) with probability ``blur``. An augmentation that is off draws no random number, so
+    runs without it repeat those made before it existed.
     """
 
     size: tuple[int, int]
@@ -28,6 +33,8 @@ class Transform:
     scale: tuple[float, float] = (1.0, 1.0)
     crop: bool = False
     ignore_index: int = IGNORE_INDEX
+    color_jitter: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    blur: float = 0.0
 
     def image(self, image: np.ndarray) -> np.ndarray:
         """Turn an RGB uint8 image into the network's normalised float32 (3, H, W) input."""
@@ -51,7 +58,32 @@ class Transform:
             mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
         if rng is not None and self.flip > 0 and rng.random() < self.flip:
             image, mask = image[:, ::-1], mask[:, ::-1]
+        if rng is not None:
+            image = self._photometric(image, rng)
         return self.image(image), mask.astype(np.int64)
+
+    def _photometric(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Jitter brightness, contrast, saturation and hue, then blur, as ``color_jitter`` and ``blur`` ask."""
+        brightness, contrast, saturation, hue = self.color_jitter
+        if brightness or contrast or saturation:
+            x = image.astype(np.float32)
+            if brightness:
+                x *= rng.uniform(1 - brightness, 1 + brightness)
+            gray = x @ np.array([0.299, 0.587, 0.114], np.float32)
+            if contrast:
+                mean = float(gray.mean())
+                factor = rng.uniform(1 - contrast, 1 + contrast)
+                x, gray = (x - mean) * factor + mean, (gray - mean) * factor + mean
+            if saturation:
+                x = gray[..., None] + (x - gray[..., None]) * rng.uniform(1 - saturation, 1 + saturation)
+            image = np.clip(x + 0.5, 0, 255).astype(np.uint8)
+        if hue:
+            hsv = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2HSV_FULL)
+            hsv[..., 0] += np.uint8(round(rng.uniform(-hue, hue) * 256) % 256)  # wraps round the colour circle
+            image = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
+        if self.blur and rng.random() < self.blur:
+            image = cv2.GaussianBlur(np.ascontiguousarray(image), (0, 0), rng.uniform(0.1, 1.5))
+        return image
 
     def _window(self, image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Cut (or pad to) a ``size`` window of the scaled pair, at a random offset with ``crop``, else centred."""
