@@ -26,6 +26,9 @@ setup(
         (f'share/{PACKAGE}/launch', glob('launch/*.launch.py')),
         (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.xml')),
         (f'share/{PACKAGE}/models', glob('models/*.onnx') + glob('models/*.md') + glob('models/NOTICE*')),
+        # data/: the street frames the demo camera plays, with their annotations (data/camvid_street/README.md)
+        *((f'share/{PACKAGE}/{folder.rstrip("/")}', glob(f'{folder}*.*'))
+          for folder in glob('data/*/') + glob('data/*/*/')),
     ],
     python_requires='>=3.10',
     # The ONNX Runtime build is the user's choice (extras below): a CPU wheel installed beside

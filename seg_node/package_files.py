@@ -1,4 +1,4 @@
-"""Where the package's data lives (models/, config/) in a source tree, a ROS install or a venv."""
+"""Where the package's data lives (models/, config/, data/) in a source tree, a ROS install or a venv."""
 from __future__ import annotations
 
 import os
@@ -16,7 +16,7 @@ PROFILE_VARIABLES = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES
 
 
 def share_dirs(kind: str) -> list[Path]:
-    """``kind`` (models, config) in the package's ament share directory, the source tree and the venv's share."""
+    """``kind`` (models, config, data) in the package's ament share directory, the source tree and the venv's share."""
     dirs = []
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
@@ -55,3 +55,11 @@ def config_file(name: str) -> Path:
         if (folder / name).is_file():
             return folder / name
     raise FileNotFoundError(f'{name} is in none of: {", ".join(str(d) for d in share_dirs("config"))}')
+
+
+def data_folder(name: str) -> Path:
+    """Find a folder of the package's data/ (the first place that has it)."""
+    for folder in share_dirs('data'):
+        if (folder / name).is_dir():
+            return folder / name
+    raise FileNotFoundError(f'{name} is in none of: {", ".join(str(d) for d in share_dirs("data"))}')

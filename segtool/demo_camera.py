@@ -1,6 +1,7 @@
 """``seg_camera``: a camera publisher for demos and benchmarks, playing frames at a fixed rate.
 
-Sources: ``scenes`` (the procedural road-scene generator, seeded), a folder of images, or a video file.
+Sources: ``street`` (real street frames shipped with the package: CamVid test frames), ``scenes`` (the procedural
+road-scene generator, seeded), a folder of images, or a video file.
 Publishes sensor_msgs/Image on ``image`` with best-effort QoS, like camera drivers do.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sensor_msgs.msg import Image
 
 from seg_node.entry_point import run
 from seg_node.image_codec import encode_pixels, fill_image
-from segtool.frame_sources import SourceError, load_frames
+from segtool.frame_sources import SCENES, STREET, SourceError, load_frames
 
 
 class CameraNode(Node):
@@ -23,7 +24,8 @@ class CameraNode(Node):
     def __init__(self) -> None:
         super().__init__('seg_camera')
         params = {
-            'source': ('scenes', "'scenes' (generated road scenes), a folder of images or a video file"),
+            'source': (STREET, f"'{STREET}' (real street frames shipped with the package), "
+                               f"'{SCENES}' (generated road scenes), a folder of images or a video file"),
             'width': (640, 'frame width'), 'height': (480, 'frame height'),
             'rate': (30.0, 'frames per second'), 'encoding': ('rgb8', 'sensor_msgs/Image encoding to send'),
             'frame_id': ('camera', 'header.frame_id'), 'frames': (60, 'distinct frames to load and loop over'),

@@ -8,7 +8,18 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from seg_node.package_files import data_folder
+
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
+#: The frame source names that are not paths: real street frames shipped with the package (CamVid test frames with
+#: their human annotations, data/camvid_street in the CamVid layout) and the procedural road-scene generator.
+STREET, SCENES = 'street', 'scenes'
+STREET_DATASET = 'camvid_street'
+
+
+def street_frames() -> Path:
+    """The folder of the shipped street frames (``data/camvid_street/test``)."""
+    return data_folder(STREET_DATASET) / 'test'
 
 
 class SourceError(ValueError):
@@ -49,17 +60,17 @@ class VideoReader:
 
 
 def load_frames(source: str, height: int, width: int, count: int, seed: int = 0) -> list[np.ndarray]:
-    """Up to ``count`` RGB frames of (height, width) from ``scenes``, an image folder or a video file."""
-    if source == 'scenes':
+    """Up to ``count`` RGB frames of (height, width) from ``street``, ``scenes``, an image folder or a video file."""
+    if source == SCENES:
         from segtool.road_scenes import generate_scene
         return [generate_scene(seed + i, height, width)[0] for i in range(count)]
-    path = Path(source).expanduser()
+    path = street_frames() if source == STREET else Path(source).expanduser()
     if path.is_dir():
         frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in image_files(path)[:count]]
     elif path.is_file():
         frames = list(islice(VideoReader(path), count))
     else:
-        raise SourceError(f"frame source '{source}' is neither 'scenes', a folder nor a video file")
+        raise SourceError(f"frame source '{source}' is neither '{STREET}', '{SCENES}', a folder nor a video file")
     frames = [f for f in frames if f is not None]
     if not frames:
         raise SourceError(f"frame source '{source}' holds no readable image")

@@ -21,7 +21,7 @@ from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
 from seg_node.pipeline import build_pipeline, default_values
 from segtool.datasets import ROAD_SEEDS
-from segtool.frame_sources import load_frames
+from segtool.frame_sources import SCENES, load_frames
 
 #: Camera frame size calibration frames are drawn at before the node's preprocessing resizes them (VGA).
 FRAME_HW = (480, 640)
@@ -34,7 +34,7 @@ def calibration_tensors(model_path: Path, source: str, count: int, frame_hw=FRAM
     """
     engine = InferenceEngine(str(model_path), ['cpu'])
     pipeline = build_pipeline(engine, default_values(engine))
-    frames = load_frames('scenes' if source == 'road' else source, *frame_hw, count, seed=ROAD_SEEDS['train'])
+    frames = load_frames(SCENES if source == 'road' else source, *frame_hw, count, seed=ROAD_SEEDS['train'])
     return engine.spec.input_name, [pipeline.preprocess(Frame(f, False), pipeline.geometry(f.shape[:2]))
                                     for f in frames]
 

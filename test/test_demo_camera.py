@@ -1,9 +1,18 @@
-"""The demo camera's frame sources: generated scenes, an image folder, a video file, and bad sources."""
+"""The demo camera's frame sources: shipped street frames, generated scenes, a folder, a video, and bad sources."""
 import cv2
 import numpy as np
 import pytest
 
-from segtool.frame_sources import SourceError, load_frames
+from segtool.frame_sources import STREET, SourceError, image_files, load_frames, street_frames
+
+
+def test_street_frames_are_the_shipped_camvid_frames_with_annotations():
+    """The default source: 40 real frames, each with its human annotation beside it (CamVid layout)."""
+    files = image_files(street_frames())
+    assert len(files) == 40 and all(f.suffix == '.jpg' for f in files)
+    assert all((f.parent.parent / 'testannot' / f'{f.stem}.png').is_file() for f in files)
+    frames = load_frames(STREET, 360, 480, 3)
+    assert [f.shape for f in frames] == [(360, 480, 3)] * 3 and frames[0].std() > 20  # a real picture
 
 
 def test_scenes_are_repeatable_rgb_frames():

@@ -18,15 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from seg_node.package_files import config_file
+from segtool.frame_sources import SCENES, STREET
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser('demo', help='play generated road scenes through the node (make demo)',
+    p = subparsers.add_parser('demo', help='play real street frames through the node (make demo)',
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--seconds', type=float, default=float(os.environ.get('DEMO_SECONDS', 20)),
                    help='how long the camera plays (env DEMO_SECONDS; default 20)')
     p.add_argument('--params', default=None, help='node params file (default: config/seg_node.yaml)')
-    p.add_argument('--source', default='scenes', help="camera source: 'scenes', an image folder or a video")
+    p.add_argument('--source', default=STREET,
+                   help=f"camera source: '{STREET}' (CamVid test frames shipped with the package; default), "
+                        f"'{SCENES}' (generated road scenes), an image folder or a video")
     p.add_argument('--rate', type=float, default=30.0, help='camera frames per second')
     p.add_argument('--size', default='640x480', help='camera WIDTHxHEIGHT')
     p.add_argument('--out', default='demo_out', help='output folder (default %(default)s)')
