@@ -27,6 +27,17 @@ def test_bench_measures_every_row(tmp_path):
     assert (out / 'latency.png').stat().st_size > 0
 
 
+def test_bench_versus_times_other_models_at_their_own_input_size(tmp_path):
+    """--versus: bare inference of each model at its default input size, with its ratio to --model's."""
+    small, large = mf.save(tmp_path, 'small.onnx', size=(24, 32)), mf.save(tmp_path, 'large.onnx', size=(240, 320))
+    out = tmp_path / 'bench'
+    assert main(['bench', '--model', small, '--versus', large, '--frames', '8', '--sizes', 'VGA', '--skip-dds',
+                 '--out', str(out)]) == 0
+    versus = json.loads((out / 'results.json').read_text())['versus']
+    assert versus[small]['input_hw'] == [24, 32] and versus[large]['input_hw'] == [240, 320]
+    assert versus[small]['ratio_to_first'] == 1.0 and versus[large]['ratio_to_first'] > 1.0  # 100x the pixels
+
+
 def test_bench_compares_one_node_for_several_cameras_with_one_node_each(tmp_path):
     model = mf.save(tmp_path, batch='batch')
     out = tmp_path / 'bench'

@@ -95,7 +95,7 @@ def report(results: dict) -> str:
             for key, inner in value.items():
                 flat(f'{prefix} {key}'.strip(), inner)
 
-    for section in ('in_process', 'dds', 'scaling', 'cameras'):
+    for section in ('in_process', 'versus', 'dds', 'scaling', 'cameras'):
         if section in results:
             lines.append(f'[{section}]')
             flat('', results[section])

@@ -76,6 +76,26 @@ def in_process_rows(model: str, frames: dict[str, np.ndarray], repeats: int) -> 
     return rows
 
 
+def versus_rows(models: list[str], repeats: int) -> dict:
+    """Bare inference of each model at its own default input size, taking turns; each one's ratio to the first.
+
+    A dynamic-size model without an input size in its metadata runs at VGA.
+    """
+    steps, sizes = {}, {}
+    for model in models:
+        engine = InferenceEngine(model, ['cpu'])
+        pipeline = build_pipeline(engine, default_values(engine))
+        hw = tuple(pipeline.input_hw or SIZES['VGA'])
+        picture = np.zeros((*hw, 3), np.uint8)
+        tensor = pipeline.preprocess(Frame(picture, bgr=False), pipeline.geometry(hw))
+        steps[model] = lambda call, engine=engine, tensor=tensor: seconds(lambda: engine.run(tensor))
+        sizes[model] = list(hw)
+    results = take_turns(steps, repeats, block=10, block_warmup=2)
+    first = float(np.median(results[models[0]]))
+    return {model: {**percentiles(results[model]), 'input_hw': sizes[model],
+                    'ratio_to_first': round(float(np.median(results[model])) / first, 2)} for model in models}
+
+
 def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path) -> dict:
     """bare, relay and node taking turns per camera size (mask only, then every output), and the 30 Hz camera."""
     engine = InferenceEngine(model, ['cpu'])

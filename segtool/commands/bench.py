@@ -35,6 +35,9 @@ def add_parser(subparsers) -> None:
                    help='also N cameras at 30 Hz into one batched node vs N single nodes, for each N given '
                         '(e.g. --cameras 1 2 4; the first --sizes resolution)')
     p.add_argument('--camera-seconds', type=float, default=10.0, help='seconds per --cameras row (default %(default)s)')
+    p.add_argument('--versus', nargs='+', default=[], metavar='MODEL',
+                   help='also bare inference of these models, each at its own default input size, taking turns '
+                        'with --model\'s (ratio to it)')
     p.add_argument('--out', default='bench_out', help='folder for results.json and plots (default %(default)s)')
     p.set_defaults(func=run)
 
@@ -49,7 +52,7 @@ def default_model() -> str:
 
 def run(args: argparse.Namespace) -> int:
     from segtool.bench.report import plot, report, summarize
-    from segtool.bench.rows import camera_rows, dds_rows, in_process_rows, scaling_rows
+    from segtool.bench.rows import camera_rows, dds_rows, in_process_rows, scaling_rows, versus_rows
     from segtool.dds import loopback
     from segtool.road_scenes import generate_scene
 
@@ -63,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
                'in_process': in_process_rows(model, frames, args.frames)}
     if not args.skip_dds:
         results['dds'] = dds_rows(model, frames, args.frames, out)
+    if args.versus:
+        results['versus'] = versus_rows([model, *args.versus], args.frames)
     if args.scaling:
         results['scaling'] = scaling_rows(model, args.frames)
     if args.cameras:
