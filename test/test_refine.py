@@ -4,11 +4,13 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 import model_factory as mf
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
-from seg_node.package_files import resolve_model_path
+from seg_node.label_sets import CAMVID
+from seg_node.package_files import config_file, resolve_model_path
 from seg_node.params import ParamError
 from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
 from seg_node.postprocessing import softmax
@@ -190,6 +192,18 @@ def test_class_groups_keep_their_order_and_name_what_is_wrong():
                           ('{a: [road}', 'not YAML')]:
         with pytest.raises(ParamError, match=message):
             ClassGroups.parse(text, names)
+
+
+def test_the_class_groups_example_of_the_default_config_fits_the_street_model():
+    """config/seg_node.yaml's commented class_groups line parses against the CamVid classes (docs/nav2.md)."""
+    config = config_file('seg_node.yaml').read_text()
+    example = next(line for line in config.splitlines() if line.strip().startswith('# class_groups:'))
+    text = yaml.safe_load(example.split('#', 1)[1])['class_groups']
+    groups = ClassGroups.parse(text, list(CAMVID.class_names))
+    assert groups.names == ('drivable', 'obstacle')
+    labels = np.array([[CAMVID.class_names.index(n) for n in ('road', 'pavement', 'car', 'pedestrian', 'sky')]],
+                      np.uint8)
+    np.testing.assert_array_equal(groups.apply(labels), [[0, 0, 1, 1, UNKNOWN_GROUP]])
 
 
 def pipeline_of(tmp_path, **kwargs):
