@@ -32,7 +32,7 @@ from seg_node.frame_path import decoder_for, process_frame
 from seg_node.image_codec import decode_image
 from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline
 from seg_node.publishing import image_message, output_images, output_topic
-from segtool.bags import BagError, BagReader, McapBagWriter, is_bag
+from segtool.bags import BagError, BagReader, McapBagWriter, canonical_cdr, is_bag
 from segtool.depth_images import depth_kind
 from segtool.frame_sources import SourceError, VideoReader, image_files, read_rgb
 
@@ -196,7 +196,8 @@ class Labeller:
         if processed is None:
             return
         for name, output in processed.messages.items():
-            writer.write(f'{namespace}/{output_topic(name)}', IMAGE_TYPE, message.log_time, serialize_message(output))
+            writer.write(f'{namespace}/{output_topic(name)}', IMAGE_TYPE, message.log_time,
+                         canonical_cdr(serialize_message(output), IMAGE_TYPE))
         report.frames += 1
 
     def _process(self, message, decode: Callable, where: str, report: LabelReport):

@@ -266,3 +266,13 @@ def test_depth_topics_are_skipped_and_named_not_labelled(rosbags, params, tmp_pa
     found = read_bag(rosbags, out)
     assert set(found) == {'/cam/image_raw', '/cam/segmentation/mask'}
     assert_masks(found['/cam/segmentation/mask'], frames)
+
+
+def test_a_bag_labelled_twice_is_the_same_bytes(rosbags, params, tmp_path):
+    source = tmp_path / 'drive'
+    write_bag(rosbags, source, 'MCAP', {'/front/image_raw': 'rgb8', '/side/image_raw/compressed': 'png'}, count=3)
+    runs = [tmp_path / run / 'labelled' for run in ('first', 'second')]
+    for out in runs:
+        assert main(['label', str(source), '--params', str(params), '--out', str(out)]) == 0
+    first, second = ({p.name: p.read_bytes() for p in out.iterdir()} for out in runs)
+    assert first == second  # no uninitialised padding bytes in the outputs' CDR
