@@ -276,3 +276,20 @@ def test_a_bag_labelled_twice_is_the_same_bytes(rosbags, params, tmp_path):
         assert main(['label', str(source), '--params', str(params), '--out', str(out)]) == 0
     first, second = ({p.name: p.read_bytes() for p in out.iterdir()} for out in runs)
     assert first == second  # no uninitialised padding bytes in the outputs' CDR
+
+
+@pytest.mark.parametrize('form, pixels, depth', [
+    ('16UC1; png compressed ', np.full((4, 4), 1500, np.uint16), True),  # compressed_image_transport's format
+    ('png', np.full((4, 4), 1500, np.uint16), True),
+    ('mono16; png compressed ', np.full((4, 4), 1500, np.uint16), False),  # a 16-bit grey camera
+    ('rgb8; jpeg compressed bgr8', np.zeros((4, 4, 3), np.uint8), False),
+    ('png', np.zeros((4, 4, 3), np.uint8), False),
+    ('png', np.zeros((4, 4), np.uint8), False),
+])
+def test_which_compressed_images_are_depth(form, pixels, depth):
+    from sensor_msgs.msg import CompressedImage
+
+    from segtool.depth_images import depth_kind
+    suffix = '.jpg' if 'jpeg' in form else '.png'
+    message = CompressedImage(format=form, data=cv2.imencode(suffix, pixels)[1].tobytes())
+    assert (depth_kind(message) is not None) == depth
