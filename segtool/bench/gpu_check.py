@@ -42,8 +42,11 @@ def machine() -> dict:
         query = subprocess.run(['nvidia-smi', '--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'],
                                capture_output=True, text=True, timeout=30)
         gpu = query.stdout.strip() or query.stderr.strip() or gpu
-    elif Path('/proc/device-tree/model').is_file():
+    elif Path('/proc/device-tree/model').is_file():  # a Jetson: the module, and the L4T release of its JetPack
         gpu = Path('/proc/device-tree/model').read_text().strip('\0\n ')
+        release = Path('/etc/nv_tegra_release')
+        if release.is_file():
+            gpu += f" ({release.read_text().splitlines()[0].strip('# ')})"
     return {'gpu': gpu, 'onnxruntime': ort.__version__, 'onnxruntime_device': ort.get_device(),
             'providers': ort.get_available_providers(), 'cpu': f'{os.cpu_count()} cores',
             'machine': platform.machine(), 'python': platform.python_version()}
@@ -90,8 +93,12 @@ def startup_rows(model: str, cache_dir: Path) -> dict:
     rows = {}
     for name in ('cold', 'cached'):
         begun = time.perf_counter()
-        done = subprocess.run([sys.executable, '-m', 'segtool.bench.gpu_check', model, str(cache_dir)],
-                              capture_output=True, text=True, timeout=NODE_START_S)
+        try:
+            done = subprocess.run([sys.executable, '-m', 'segtool.bench.gpu_check', model, str(cache_dir)],
+                                  capture_output=True, text=True, timeout=NODE_START_S)
+        except subprocess.TimeoutExpired:
+            rows[name] = {'error': f'no session after {NODE_START_S:.0f} s'}
+            continue
         if done.returncode:
             rows[name] = {'error': done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}
             continue
