@@ -19,8 +19,9 @@ named: they are not cameras.
 Several inputs (or --ray): OUT is a folder, each input labelled into OUT/<name>_labelled exactly as alone; an
 input that fails is named with its reason while the others are labelled (exit code 1), and a re-run skips the
 outputs already there. --ray runs them on a Ray cluster (extra "ray"): a local one on this machine when no
-ADDRESS is given, else the cluster at ADDRESS ("auto" on a cluster node, ray://HEAD:10001 from outside), whose
-workers must have seg_node installed and see the inputs, OUT and the model at the same paths.
+ADDRESS is given, else the cluster at ADDRESS ("auto" on a node of the cluster; ray://HEAD:10001 through Ray
+Client). This machine and every worker must have seg_node installed and see the inputs, OUT and the model at
+the same paths (a shared file system): run it on the head node (ray exec, docs/toolchain.md).
 """
 from __future__ import annotations
 
