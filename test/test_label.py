@@ -210,3 +210,86 @@ def test_the_params_file_is_read_like_the_node_reads_it(tmp_path, capsys):
     path.write_text(yaml.safe_dump({'other_node': {'ros__parameters': {}}}))
     with pytest.raises(ParamError, match='has no'):
         read_params_file(path)
+
+
+def depth_messages(typestore, stamp: int) -> dict:
+    """One message of each kind of depth topic a robot bag holds: {topic: (type, message)}, all 48x64 of 16 bit."""
+    types = typestore.types
+    time = types['builtin_interfaces/msg/Time'](sec=stamp, nanosec=7)
+    header = types['std_msgs/msg/Header'](stamp=time, frame_id='depth')
+    millimetres = np.random.default_rng(stamp).integers(300, 9000, (HEIGHT, WIDTH), np.uint16)
+    png = np.frombuffer(cv2.imencode('.png', millimetres)[1], np.uint8)
+
+    def raw(pixels: np.ndarray, encoding: str):
+        return 'sensor_msgs/msg/Image', types['sensor_msgs/msg/Image'](
+            header=header, height=HEIGHT, width=WIDTH, encoding=encoding, is_bigendian=0,
+            step=WIDTH * pixels.itemsize, data=pixels.view(np.uint8).reshape(-1).copy())
+
+    def compressed(form: str, data: np.ndarray):
+        return 'sensor_msgs/msg/CompressedImage', types['sensor_msgs/msg/CompressedImage'](
+            header=header, format=form, data=data)
+
+    config_header = np.zeros(12, np.uint8)  # compressed_depth_image_transport's ConfigHeader before the PNG
+    return {'/cam/depth': raw(millimetres, '16UC1'),  # in the colour camera's namespace, and written first
+            '/cam/depth_metres/image_raw': raw((millimetres / 1000).astype(np.float32), '32FC1'),
+            '/cam/depth/image_raw/compressedDepth': compressed('16UC1; compressedDepth png',
+                                                               np.concatenate([config_header, png])),
+            '/cam/depth_png/image_raw/compressed': compressed('png', png)}
+
+
+def test_depth_topics_are_skipped_and_named_not_labelled(rosbags, params, tmp_path, capsys):
+    _, writer_class, plugins, typestore = rosbags
+    source, frames = tmp_path / 'robot', []
+    with writer_class(source, version=9, storage_plugin=plugins.MCAP) as writer:
+        connections = {}
+        for index in range(3):
+            stamp = 1000 + index
+            for offset, (topic, (msgtype, message)) in enumerate(depth_messages(typestore, stamp).items()):
+                if topic not in connections:
+                    connections[topic] = writer.add_connection(topic, msgtype, typestore=typestore)
+                writer.write(connections[topic], stamp * 10**9 + offset, typestore.serialize_cdr(message, msgtype))
+            rgb = picture(index)
+            if index == 0:
+                connections['/cam/image_raw'] = writer.add_connection('/cam/image_raw', 'sensor_msgs/msg/Image',
+                                                                      typestore=typestore)
+            cdr = typestore.serialize_cdr(image(typestore, rgb, stamp, 'rgb8'), 'sensor_msgs/msg/Image')
+            writer.write(connections['/cam/image_raw'], stamp * 10**9 + 10, cdr)
+            frames.append((stamp * 10**9 + 10, stamp, rgb, bytes(cdr)))
+    out = tmp_path / 'labelled'
+    assert main(['label', str(source), '--params', str(params), '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert 'label: 3 frames' in printed
+    for topic, kind in (('/cam/depth', '16UC1 depth image'), ('/cam/depth_metres/image_raw', '32FC1 depth image'),
+                        ('/cam/depth/image_raw/compressedDepth', 'compressedDepth image'),
+                        ('/cam/depth_png/image_raw/compressed', '16-bit greyscale PNG')):
+        assert f'note: {topic} skipped: {kind}' in printed
+    found = read_bag(rosbags, out)
+    assert set(found) == {'/cam/image_raw', '/cam/segmentation/mask'}
+    assert_masks(found['/cam/segmentation/mask'], frames)
+
+
+def test_a_bag_labelled_twice_is_the_same_bytes(rosbags, params, tmp_path):
+    source = tmp_path / 'drive'
+    write_bag(rosbags, source, 'MCAP', {'/front/image_raw': 'rgb8', '/side/image_raw/compressed': 'png'}, count=3)
+    runs = [tmp_path / run / 'labelled' for run in ('first', 'second')]
+    for out in runs:
+        assert main(['label', str(source), '--params', str(params), '--out', str(out)]) == 0
+    first, second = ({p.name: p.read_bytes() for p in out.iterdir()} for out in runs)
+    assert first == second  # no uninitialised padding bytes in the outputs' CDR
+
+
+@pytest.mark.parametrize('form, pixels, depth', [
+    ('16UC1; png compressed ', np.full((4, 4), 1500, np.uint16), True),  # compressed_image_transport's format
+    ('png', np.full((4, 4), 1500, np.uint16), True),
+    ('mono16; png compressed ', np.full((4, 4), 1500, np.uint16), False),  # a 16-bit grey camera
+    ('rgb8; jpeg compressed bgr8', np.zeros((4, 4, 3), np.uint8), False),
+    ('png', np.zeros((4, 4, 3), np.uint8), False),
+    ('png', np.zeros((4, 4), np.uint8), False),
+])
+def test_which_compressed_images_are_depth(form, pixels, depth):
+    from sensor_msgs.msg import CompressedImage
+
+    from segtool.depth_images import depth_kind
+    suffix = '.jpg' if 'jpeg' in form else '.png'
+    message = CompressedImage(format=form, data=cv2.imencode(suffix, pixels)[1].tobytes())
+    assert (depth_kind(message) is not None) == depth

@@ -76,6 +76,8 @@ FLOW = (
     ('segtool.frame_sources', 'segtool.labelling', 'videos, folders'),
     ('segtool.node_params', 'segtool.labelling', "the node's pipeline\nfrom its params file"),
     ('segtool.labelling', 'seg_node.frame_path', 'labels with the\ncode that ships', 'dashed'),
+    ('segtool.depth_images', 'segtool.labelling', 'depth topics\nto skip'),
+    ('segtool.fleet_labelling', 'segtool.labelling', 'each input, in a\nRay task or here'),
     ('segtool.cli', 'segtool.commands', 'one module\nper subcommand'),
     ('outputs', 'segtool.nav2_layer', 'as Nav2 subscribes', 'dashed'),
 )
