@@ -1,13 +1,15 @@
 """``seg_camera``: a camera publisher for demos and benchmarks, playing frames at a fixed rate.
 
 Sources: ``scenes`` (the procedural road-scene generator, seeded), a folder of images, or a video file.
-Publishes sensor_msgs/Image on ``image`` with best-effort QoS, like camera drivers do.
+Publishes sensor_msgs/Image on ``image``, best effort unless ``reliability`` is ``reliable`` (camera drivers
+offer either; ROS's default QoS is reliable with a history of 10).
 """
 from __future__ import annotations
 
 import sys
 
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -15,6 +17,14 @@ from sensor_msgs.msg import Image
 from seg_node.entry_point import run
 from seg_node.image_codec import encode_pixels, fill_image
 from segtool.frame_sources import SourceError, load_frames
+
+#: Seconds a reliable camera, done, waits for its last frames to be acknowledged before it exits.
+ACK_WAIT_S = 3.0
+RELIABILITY = {'best_effort': ReliabilityPolicy.BEST_EFFORT, 'reliable': ReliabilityPolicy.RELIABLE}
+
+
+class QosError(ValueError):
+    """The camera's ``reliability`` or ``depth`` parameter is invalid."""
 
 
 class CameraNode(Node):
@@ -29,14 +39,19 @@ class CameraNode(Node):
             'frame_id': ('camera', 'header.frame_id'), 'frames': (60, 'distinct frames to load and loop over'),
             'seed': (0, 'first seed of the generated scenes'),
             'count': (0, 'stop after publishing this many frames (0 = never)'),
+            'reliability': ('best_effort', 'best_effort or reliable'), 'depth': (1, 'publisher history depth'),
         }
         values = {name: self.declare_parameter(name, default, ParameterDescriptor(description=text)).value
                   for name, (default, text) in params.items()}
+        if values['reliability'] not in RELIABILITY:
+            raise QosError(f"reliability must be one of {', '.join(RELIABILITY)}, not '{values['reliability']}'")
+        if values['depth'] < 1:
+            raise QosError(f"depth must be at least 1, not {values['depth']}")
         frames = load_frames(values['source'], values['height'], values['width'], values['frames'], values['seed'])
         self._payloads = [encode_pixels(f, values['encoding']) for f in frames]
         self._encoding, self._frame_id, self._count = values['encoding'], values['frame_id'], values['count']
         self._sent = 0
-        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+        qos = QoSProfile(depth=values['depth'], reliability=RELIABILITY[values['reliability']])
         self._publisher = self.create_publisher(Image, 'image', qos)
         self.create_timer(1.0 / values['rate'], self._tick)
         self.get_logger().info(f"playing {len(frames)} frames of {values['source']} at {values['rate']} Hz, "
@@ -46,6 +61,11 @@ class CameraNode(Node):
     def done(self) -> bool:
         """Whether ``count`` frames have been sent."""
         return 0 < self._count <= self._sent
+
+    def close(self) -> None:
+        """Once done, wait (a little) until the subscribers have acknowledged what a reliable publisher sent."""
+        if self.done:
+            self._publisher.wait_for_all_acked(Duration(seconds=ACK_WAIT_S))
 
     def _tick(self) -> None:
         if self.done or self._publisher.get_subscription_count() == 0:
@@ -60,7 +80,7 @@ class CameraNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Run the camera until Ctrl-C, or until ``count`` frames are sent."""
-    return run('seg_camera', CameraNode, (SourceError,), args, finished=lambda node: node.done)
+    return run('seg_camera', CameraNode, (SourceError, QosError), args, finished=lambda node: node.done)
 
 
 if __name__ == '__main__':
