@@ -108,35 +108,38 @@ def measure(hosts: TwoHosts, cell: Cell, seconds: float, folder: Path, outputs: 
         latency = np.array([received - int(stamp) for stamp, received in arrivals.items()]) / 1e6
         row[name] = len(arrivals)
         if len(latency):
-            row[f'{name}_p50_ms'], row[f'{name}_p99_ms'] = (round(float(v), 1) for v in np.percentile(latency, [50, 99]))
+            p50, p99 = np.percentile(latency, [50, 99])
+            row[f'{name}_p50_ms'], row[f'{name}_p99_ms'] = round(float(p50), 1), round(float(p99), 1)
     return row
 
 
 def table(rows: list[dict], output: str = 'mask') -> str:
-    """A Markdown table of ``rows``: frames sent, in at the node, ``output`` back at the viewer, its latency."""
-    lines = ['| link | camera | QoS | Fast DDS profile | sent | at the node | masks back | p50 / p99 ms |',
-             '|---|---|---|---|---|---|---|---|']
+    """A Markdown table of ``rows``: frames sent, in at the node, answered, ``output`` back at the viewer, latency."""
+    lines = ['| link | camera | QoS | Fast DDS profile | sent | at the node | node out (replaced) | '
+             f'{output} back | p50 / p99 ms |', '|---|---|---|---|---|---|---|---|---|']
     for row in rows:
         link = row['link'] + (f" {row['loss']:.0%} loss" if row['loss'] else '')
-        latency = f"{row[f'{output}_p50_ms']} / {row[f'{output}_p99_ms']}" if f'{output}_p50_ms' in row else '-'
+        cell = f"| {link} | {row['size']} {row['rate']:g} Hz | {row['reliability']} | {row['profile']} | "
         if 'error' in row:
-            lines.append(f"| {link} | {row['size']} {row['rate']:g} Hz | {row['reliability']} | {row['profile']} | "
-                         f"{row.get('sent', '-')} | - | - | {row['error'].splitlines()[0][:60]} |")
+            lines.append(cell + f"- | - | - | - | {row['error'].splitlines()[0][:60]} |")
             continue
-        lines.append(f"| {link} | {row['size']} {row['rate']:g} Hz | {row['reliability']} | {row['profile']} | "
-                     f"{row['sent']} | {row['node_in']} | {row[output]} | {latency} |")
+        latency = f"{row[f'{output}_p50_ms']} / {row[f'{output}_p99_ms']}" if f'{output}_p50_ms' in row else '-'
+        lines.append(cell + f"{row['sent']} | {row['node_in']} | {row['node_out']} ({row['replaced']}) | "
+                     f"{row[output]} | {latency} |")
     return '\n'.join(lines)
 
 
 def main() -> None:
     """Measure every combination asked for; print one JSON line per cell, then the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--links', default='1gbit,100mbit', help=f"link rates, tc units, or {UNSHAPED} for no shaping (default 1gbit,100mbit)")
+    parser.add_argument('--links', default='1gbit,100mbit',
+                        help=f'link rates, tc units, or {UNSHAPED} for no shaping (default 1gbit,100mbit)')
     parser.add_argument('--loss', type=float, default=0.0, help='packet loss probability on the link (default 0)')
     parser.add_argument('--sizes', default='640x480,1280x720', help=f"camera sizes, of {', '.join(SIZES)}")
     parser.add_argument('--rates', default='15,30', help='camera rates in Hz (default 15,30)')
     parser.add_argument('--qos', default='reliable,best_effort', help="camera reliabilities (default both)")
-    parser.add_argument('--profiles', default='defaults,shm,network', help=f"Fast DDS profiles, of {', '.join(PROFILES)}")
+    parser.add_argument('--profiles', default='defaults,shm,network',
+                        help=f"Fast DDS profiles, of {', '.join(PROFILES)} (default defaults,shm,network)")
     parser.add_argument('--outputs', default='mask', help='outputs the viewer subscribes to (default mask)')
     parser.add_argument('--seconds', type=float, default=10.0, help='seconds of camera per cell (default 10)')
     parser.add_argument('--json', type=Path, help='also write the rows to this file')

@@ -36,10 +36,11 @@ def main() -> None:
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node('seg_remote_viewer')
     arrivals: dict[str, dict[int, int]] = {}
+    qos = QoSProfile(depth=args.depth)
     for name in args.outputs.split(','):
         seen = arrivals[name] = {}
-        node.create_subscription(Image, output_topic(name), lambda m, s=seen: s.setdefault(stamp_key(m), time.time_ns()),
-                                 QoSProfile(depth=args.depth))
+        node.create_subscription(Image, output_topic(name),
+                                 lambda m, s=seen: s.setdefault(stamp_key(m), time.time_ns()), qos)
     counters: dict[str, int] = {}
 
     def on_diagnostics(array: DiagnosticArray) -> None:
