@@ -10,7 +10,7 @@ export ROS_DOMAIN_ID
 export FASTDDS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test test-compat bench venv venv-test clean
+.PHONY: demo test test-compat bench bench-network venv venv-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,10 @@ test-compat: .venv-humble/.compat .venv-jazzy/.compat $(VENV)/.full
 
 bench: $(VENV)/.vision_msgs
 	$(VENV)/bin/segtool bench $(BENCH_ARGS)
+
+# Camera and node on two hosts: two network namespaces over a shaped veth link (root; docs/networking.md).
+bench-network: $(VENV)/.runtime
+	$(PY) -m segtool.bench.network $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-humble .venv-jazzy demo_out build *.egg-info
