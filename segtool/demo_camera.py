@@ -7,6 +7,7 @@ offer either; ROS's default QoS is reliable with a history of 10).
 from __future__ import annotations
 
 import sys
+import time
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.duration import Duration
@@ -50,7 +51,8 @@ class CameraNode(Node):
         frames = load_frames(values['source'], values['height'], values['width'], values['frames'], values['seed'])
         self._payloads = [encode_pixels(f, values['encoding']) for f in frames]
         self._encoding, self._frame_id, self._count = values['encoding'], values['frame_id'], values['count']
-        self._sent = 0
+        self._sent = self._failed = 0
+        self._sent_between = (0.0, 0.0)  # monotonic times of the first and the last frame sent
         qos = QoSProfile(depth=values['depth'], reliability=RELIABILITY[values['reliability']])
         self._publisher = self.create_publisher(Image, 'image', qos)
         self.create_timer(1.0 / values['rate'], self._tick)
@@ -65,6 +67,9 @@ class CameraNode(Node):
     def close(self) -> None:
         """Once done, wait (a little) until the subscribers have acknowledged what a reliable publisher sent."""
         if self.done:
+            seconds = max(self._sent_between[1] - self._sent_between[0], 1e-9)
+            self.get_logger().info(f'sent {self._sent - self._failed} of {self._sent} frames in {seconds:.2f} s: '
+                                   f'{(self._sent - 1) / seconds:.2f} Hz')
             self._publisher.wait_for_all_acked(Duration(seconds=ACK_WAIT_S))
 
     def _tick(self) -> None:
@@ -74,7 +79,13 @@ class CameraNode(Node):
         fill_image(msg, self._payloads[self._sent % len(self._payloads)], self._encoding)
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = self._frame_id
-        self._publisher.publish(msg)
+        try:
+            self._publisher.publish(msg)  # a reliable publisher may block here while the link is full
+        except RuntimeError as err:  # rclpy's RCLError: e.g. a reliable history full of unacknowledged frames
+            self._failed += 1
+            self.get_logger().warning(f'a frame was not sent: {err}', throttle_duration_sec=5.0)
+        now = time.monotonic()
+        self._sent_between = (self._sent_between[0] if self._sent else now, now)
         self._sent += 1
 
 

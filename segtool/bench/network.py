@@ -12,9 +12,11 @@ import argparse
 import itertools
 import json
 import random
+import re
 import select
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -102,8 +104,13 @@ def measure(hosts: TwoHosts, cell: Cell, seconds: float, folder: Path, outputs: 
     if not lines or not lines[-1].startswith('{'):
         raise CellError(f"the viewer ended without its report:\n{logs['viewer'].read_text()[-1500:]}")
     seen = json.loads(lines[-1])
-    row = {**asdict(cell), 'sent': count, 'node_in': seen['node'].get('frames in', 0),
-           'node_out': seen['node'].get('frames out', 0), 'replaced': seen['node'].get('dropped (replaced)', 0)}
+    sent = re.search(r'sent (\d+) of \d+ frames in [\d.]+ s: ([\d.]+) Hz', logs['camera'].read_text())
+    counters = seen['node']
+    if sent is None:
+        raise CellError(f"the camera did not say what it sent:\n{logs['camera'].read_text()[-1500:]}")
+    row = {**asdict(cell), 'sent': int(sent.group(1)), 'sent_hz': float(sent.group(2)),
+           'node_in': counters.get('frames in', 0), 'node_out': counters.get('frames out', 0),
+           'replaced': counters.get('dropped (replaced)', 0)}
     for name, arrivals in seen['arrivals'].items():
         latency = np.array([received - int(stamp) for stamp, received in arrivals.items()]) / 1e6
         row[name] = len(arrivals)
@@ -115,7 +122,7 @@ def measure(hosts: TwoHosts, cell: Cell, seconds: float, folder: Path, outputs: 
 
 def table(rows: list[dict], output: str = 'mask') -> str:
     """A Markdown table of ``rows``: frames sent, in at the node, answered, ``output`` back at the viewer, latency."""
-    lines = ['| link | camera | QoS | Fast DDS profile | sent | at the node | node out (replaced) | '
+    lines = ['| link | camera | QoS | Fast DDS profile | sent (at Hz) | at the node | node out (replaced) | '
              f'{output} back | p50 / p99 ms |', '|---|---|---|---|---|---|---|---|---|']
     for row in rows:
         link = row['link'] + (f" {row['loss']:.0%} loss" if row['loss'] else '')
@@ -124,8 +131,8 @@ def table(rows: list[dict], output: str = 'mask') -> str:
             lines.append(cell + f"- | - | - | - | {row['error'].splitlines()[0][:60]} |")
             continue
         latency = f"{row[f'{output}_p50_ms']} / {row[f'{output}_p99_ms']}" if f'{output}_p50_ms' in row else '-'
-        lines.append(cell + f"{row['sent']} | {row['node_in']} | {row['node_out']} ({row['replaced']}) | "
-                     f"{row[output]} | {latency} |")
+        lines.append(cell + f"{row['sent']} ({row['sent_hz']}) | {row['node_in']} | "
+                     f"{row['node_out']} ({row['replaced']}) | {row[output]} | {latency} |")
     return '\n'.join(lines)
 
 
@@ -144,6 +151,7 @@ def main() -> None:
     parser.add_argument('--seconds', type=float, default=10.0, help='seconds of camera per cell (default 10)')
     parser.add_argument('--json', type=Path, help='also write the rows to this file')
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit('stopped by SIGTERM'))  # the namespaces are still undone
     why = unavailable()
     if why:
         raise SystemExit(f'two network namespaces cannot be made here: {why}')
