@@ -77,7 +77,7 @@ def sweep() -> list[str]:
 
 
 def dds_environment(profile: Path | None, domain: int) -> dict[str, str]:
-    """This process's environment for DDS between the two hosts: discovery on the subnet, in ``domain``.
+    """Return this process's environment for DDS between the two hosts: discovery on the subnet, in ``domain``.
 
     ``profile`` is a Fast DDS XML profile loaded by every process, or None for Fast DDS's defaults. Discovery
     may leave localhost here only because the namespaces have no route beyond their veth link.

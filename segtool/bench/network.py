@@ -121,7 +121,7 @@ def measure(hosts: TwoHosts, cell: Cell, seconds: float, folder: Path, outputs: 
 
 
 def table(rows: list[dict], output: str = 'mask') -> str:
-    """A Markdown table of ``rows``: frames sent, in at the node, answered, ``output`` back at the viewer, latency."""
+    """Lay ``rows`` out in Markdown: frames sent, in at the node, answered, ``output`` back at the viewer, latency."""
     lines = ['| link | camera | QoS | Fast DDS profile | sent (at Hz) | at the node | node out (replaced) | '
              f'{output} back | p50 / p99 ms |', '|---|---|---|---|---|---|---|---|---|']
     for row in rows:
