@@ -10,7 +10,7 @@ export ROS_DOMAIN_ID
 export FASTDDS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test test-compat bench gpu-check venv venv-test clean
+.PHONY: demo test test-compat bench gpu-check bench-network venv venv-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,10 @@ $(VENV)/.gpu-check: $(VENV)/.runtime
 
 gpu-check: $(if $(filter $(PY),$(GPU_PYTHON)),$(VENV)/.gpu-check)
 	$(GPU_PYTHON) -m segtool gpu-check $(GPU_CHECK_ARGS)
+
+# Camera and node on two hosts: two network namespaces over a shaped veth link (root; docs/networking.md).
+bench-network: $(VENV)/.runtime
+	$(PY) -m segtool.bench.network $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-humble .venv-jazzy demo_out build *.egg-info

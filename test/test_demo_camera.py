@@ -1,4 +1,7 @@
-"""The demo camera's frame sources: shipped street frames, generated scenes, a folder, a video, and bad sources."""
+"""The demo camera: its frame sources (street frames, generated scenes, a folder, a video, bad ones), bad QoS."""
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -46,3 +49,12 @@ def test_bad_sources_are_named(tmp_path, source, message):
     source = str(tmp_path) if source == 'EMPTY' else source
     with pytest.raises(SourceError, match=message):
         load_frames(source, 8, 8, 1)
+
+
+@pytest.mark.parametrize('parameter, message', [
+    ('reliability:=sometimes', "reliability must be one of best_effort, reliable, not 'sometimes'"),
+    ('depth:=0', 'depth must be at least 1')])
+def test_bad_camera_qos_is_named(parameter, message):
+    done = subprocess.run([sys.executable, '-m', 'segtool.demo_camera', '--ros-args', '-p', parameter],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and f'[seg_camera] error: {message}' in done.stderr, done.stderr
