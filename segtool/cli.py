@@ -10,7 +10,7 @@ import argparse
 import importlib
 
 COMMANDS = tuple(f'segtool.commands.{name}' for name in (
-    'train', 'evaluate', 'refine_eval', 'export', 'compare', 'import_model', 'annotate', 'describe', 'quantize',
+    'train', 'evaluate', 'refine_eval', 'export', 'compare', 'import_model', 'annotate', 'describe', 'fuse', 'quantize',
     'bench', 'soak', 'label', 'demo', 'nav2_check', 'architecture'))
 
 
