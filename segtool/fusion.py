@@ -29,7 +29,7 @@ class FuseError(ValueError):
 
 
 class _Graph:
-    """The wrapper's nodes and constants, each tensor named ``fuse/<n>``."""
+    """The wrapper's nodes and constants: tensors named ``fuse/<n>`` (or an output's name), nodes ``fuse/<output>``."""
 
     def __init__(self, opset: int) -> None:
         self.opset = opset
@@ -48,7 +48,7 @@ class _Graph:
     def op(self, op_type: str, *inputs: str, output: str | None = None, **attributes) -> str:
         """Append a node with one output; return that output's name."""
         output = output or self._name()
-        self.nodes.append(helper.make_node(op_type, list(inputs), [output], **attributes))
+        self.nodes.append(helper.make_node(op_type, list(inputs), [output], name=f'fuse/{output}', **attributes))
         return output
 
     def reduce(self, op_type: str, x: str, axis: int, keepdims: int) -> str:
@@ -86,11 +86,12 @@ def fuse(model: onnx.ModelProto, spec: ModelSpec, values: Mapping, camera_hw: tu
     batch = batch_dim.dim_value if batch_dim.HasField('dim_value') else 'batch'
     input_hw = tuple(values['input_size']) if 0 not in values['input_size'] else None
 
-    shape = graph.op('Shape', _INPUT)
+    pixels = graph.op('Cast', _INPUT, to=TensorProto.INT32)  # TensorRT takes uint8 at a Cast only
+    shape = graph.op('Shape', pixels)
     frame_h, frame_w = (graph.op('Slice', shape, graph.const([i]), graph.const([i + 1])) for i in (1, 2))
     in_h, in_w = (graph.const([v]) for v in input_hw) if input_hw else (frame_h, frame_w)
     top, left, height, width = _geometry(graph, frame_h, frame_w, in_h, in_w, resize_mode, input_hw is not None)
-    tensor = _preprocess(graph, (frame_h, frame_w), (top, left, height, width), (in_h, in_w), values, bgr,
+    tensor = _preprocess(graph, pixels, (frame_h, frame_w), (top, left, height, width), (in_h, in_w), values, bgr,
                          input_hw is not None)
     if spec.input_layout == 'NHWC':
         tensor = graph.op('Transpose', tensor, perm=[0, 2, 3, 1])
@@ -106,16 +107,18 @@ def fuse(model: onnx.ModelProto, spec: ModelSpec, values: Mapping, camera_hw: tu
     cols = (graph.scaled(left, out_w, in_w), graph.scaled(graph.op('Add', left, width), out_w, in_w))
     classes = len(values['class_names'])
     label_type = TensorProto.UINT8 if classes <= 256 else TensorProto.UINT16
-    labels = _crop(graph, decision, rows, cols)
-    for axis, (start, end), size in ((1, rows, frame_h), (2, cols, frame_w)):
-        labels = graph.op('Gather', labels, _nearest_indices(graph, graph.op('Sub', end, start), size), axis=axis)
+    # whole rows are gathered (a copy each): columns as rows of the transposed crop, then the rows
+    labels = graph.op('Transpose', _crop(graph, decision, rows, cols), perm=[0, 2, 1])
+    labels = graph.op('Gather', labels, _nearest_indices(graph, graph.op('Sub', cols[1], cols[0]), frame_w), axis=1)
+    labels = graph.op('Transpose', labels, perm=[0, 2, 1])
+    labels = graph.op('Gather', labels, _nearest_indices(graph, graph.op('Sub', rows[1], rows[0]), frame_h), axis=1)
     graph.op('Cast', labels, to=label_type, output='mask')
     frame_dims = list(camera_hw) if camera_hw else ['height', 'width']
     outputs = [helper.make_tensor_value_info('mask', label_type, [batch, *frame_dims])]
     if score is not None:
         crop_hw = (graph.op('Sub', rows[1], rows[0]), graph.op('Sub', cols[1], cols[0]))
-        smooth = _resize_like_opencv(graph, _crop(graph, score, rows, cols), crop_hw, (frame_h, frame_w),
-                                     channels=False)
+        columns_first = graph.op('Transpose', _crop(graph, score, rows, cols), perm=[0, 2, 1])
+        smooth = _resize_like_opencv(graph, columns_first, 3, crop_hw, (frame_h, frame_w))
         graph.op('Cast', smooth, to=TensorProto.UINT8, output='confidence')
         outputs.append(helper.make_tensor_value_info('confidence', TensorProto.UINT8, [batch, *frame_dims]))
     if spec.output_kind != 'labels':
@@ -179,16 +182,16 @@ def _geometry(graph: _Graph, frame_h: str, frame_w: str, in_h: str, in_w: str, m
     return top, left, height, width
 
 
-def _preprocess(graph: _Graph, frame_hw: tuple[str, str], box: tuple[str, str, str, str],
+def _preprocess(graph: _Graph, pixels: str, frame_hw: tuple[str, str], box: tuple[str, str, str, str],
                 input_hw: tuple[str, str], values: Mapping, bgr: bool, resized: bool) -> str:
-    """The camera picture -> the normalized (N, 3, h, w) RGB model input, as ``Preprocessor``."""
+    """The camera picture (int32 N, H, W, 3) -> the normalized (N, 3, h, w) RGB model input, as ``Preprocessor``."""
     top, left, height, width = box
     in_h, in_w = input_hw
     if resized:
-        picture = _resize_like_opencv(graph, _INPUT, frame_hw, (height, width), channels=True)
+        planes = graph.op('Transpose', pixels, perm=[0, 3, 2, 1])
+        picture = _resize_like_opencv(graph, planes, 4, frame_hw, (height, width))
     else:
-        picture = graph.op('Cast', _INPUT, to=TensorProto.FLOAT)
-    picture = graph.op('Transpose', picture, perm=[0, 3, 1, 2])
+        picture = graph.op('Transpose', graph.op('Cast', pixels, to=TensorProto.FLOAT), perm=[0, 3, 1, 2])
     if bgr:
         picture = graph.op('Gather', picture, graph.const([2, 1, 0]), axis=1)
     mean = np.asarray(values['mean'], np.float32).reshape(1, 3, 1, 1)
@@ -204,31 +207,32 @@ def _preprocess(graph: _Graph, frame_hw: tuple[str, str], box: tuple[str, str, s
     return graph.op('Div', graph.op('Sub', scaled, graph.const(mean, np.float32)), graph.const(std, np.float32))
 
 
-def _resize_like_opencv(graph: _Graph, picture: str, source_hw: tuple[str, str], target_hw: tuple[str, str],
-                        channels: bool) -> str:
-    """A uint8-valued (N, H, W[, 3]) tensor resized to (N, h, w[, 3]) float holding what cv2.resize INTER_LINEAR gives.
+def _resize_like_opencv(graph: _Graph, columns_first: str, rank: int, source_hw: tuple[str, str],
+                        target_hw: tuple[str, str]) -> str:
+    """A uint8-valued (..., W, H) tensor, columns first, resized to (..., h, w) float as cv2.resize INTER_LINEAR does.
 
     OpenCV resizes uint8 pictures in fixed point: 11-bit weights at pixel centres, a horizontal pass in integers,
     then a vertical pass that drops 4 bits before each weighting and rounds the sum (its SIMD path, which serves
-    whole rows). The same integer steps here, in int32 (the divisions by powers of two are its shifts).
+    whole rows). The same integer steps here, in int32 (the divisions by powers of two are its shifts); each pass
+    gathers whole rows (a copy each; one element at a time is several times slower on a CPU).
     """
     columns = _linear_taps(graph, source_hw[1], target_hw[1])
     rows = _linear_taps(graph, source_hw[0], target_hw[0])
-    column_axes, row_axes = ([1], [1, 2]) if channels else ([], [1])
-    picture = graph.op('Cast', picture, to=TensorProto.INT32)
-    across = graph.op('Add', *(graph.op('Mul', graph.op('Gather', picture, index, axis=2),
-                                        _unsqueeze(graph, weight, column_axes)) for index, weight in columns))
+    picture = graph.op('Cast', columns_first, to=TensorProto.INT32)
+    across = graph.op('Add', *(graph.op('Mul', graph.op('Gather', picture, index, axis=-2), _unsqueeze(graph, weight))
+                               for index, weight in columns))
+    across = graph.op('Transpose', across, perm=[*range(rank - 2), rank - 1, rank - 2])
     sixteen, big = graph.const([16], np.int32), graph.const([65536], np.int32)
-    down = [graph.op('Div', graph.op('Mul', graph.op('Div', graph.op('Gather', across, index, axis=1), sixteen),
-                                     _unsqueeze(graph, weight, row_axes)), big)
+    down = [graph.op('Div', graph.op('Mul', graph.op('Div', graph.op('Gather', across, index, axis=-2), sixteen),
+                                     _unsqueeze(graph, weight)), big)
             for index, weight in rows]
     total = graph.op('Add', graph.op('Add', *down), graph.const([2], np.int32))
     return graph.op('Cast', graph.op('Div', total, graph.const([4], np.int32)), to=TensorProto.FLOAT)
 
 
-def _unsqueeze(graph: _Graph, x: str, axes: list[int]) -> str:
-    """``x`` with size-1 axes added at ``axes`` (none: as it is)."""
-    return graph.op('Unsqueeze', x, graph.const(axes)) if axes else x
+def _unsqueeze(graph: _Graph, weight: str) -> str:
+    """A weight per position along the second-last axis, as a column that multiplies whole rows."""
+    return graph.op('Unsqueeze', weight, graph.const([1]))
 
 
 def _linear_taps(graph: _Graph, source: str, target: str) -> list[tuple[str, str]]:

@@ -155,3 +155,30 @@ def test_cli_writes_a_model_the_node_describes(tmp_path, capsys):
     assert 'fused: takes bgr uint8 camera pictures of 48x64' in capsys.readouterr().out
     assert main(['fuse', mf.save(tmp_path, output='labels'), '-o', str(out), '--dynamic', '--confidence']) == 1
     assert 'no confidence' in capsys.readouterr().out
+
+
+#: The operators the fused wrapper may use: each supported by TensorRT 10's ONNX parser (onnx-tensorrt
+#: docs/operators.md) for the types used here (float32, int32, int64, bool; uint8 only where a Cast meets the
+#: network input or output), with every axes input an initializer.
+TENSORRT_OPS = frozenset((
+    'Add', 'ArgMax', 'Cast', 'Concat', 'Div', 'Exp', 'Floor', 'Gather', 'Greater', 'GreaterOrEqual', 'Identity',
+    'Less', 'LessOrEqual', 'Max', 'Min', 'Mul', 'Neg', 'Or', 'Pad', 'Range', 'ReduceMax', 'ReduceSum', 'Round',
+    'Shape', 'Slice', 'Squeeze', 'Sub', 'Transpose', 'Unsqueeze', 'Where'))
+
+
+@pytest.mark.parametrize('kwargs', [dict(), dict(output='sigmoid'), dict(output='probabilities'),
+                                    dict(output='labels'), dict(out_layout='NHWC', dtype=np.float16)])
+def test_the_wrapper_uses_tensorrt_operators_only(tmp_path, kwargs):
+    path = mf.save(tmp_path, **kwargs)
+    engine = InferenceEngine(path, ['cpu'])
+    inner = len(onnx.load(path).graph.node)
+    for mode in ('stretch', 'letterbox'):
+        fused = fuse(onnx.load(path), engine.spec, default_values(engine), None, True, mode,
+                     kwargs.get('output') != 'labels')
+        wrapper = [n for n in fused.graph.node if n.name.startswith('fuse/')]
+        assert len(fused.graph.node) - len(wrapper) == inner
+        assert {n.op_type for n in wrapper} <= TENSORRT_OPS
+        uint8 = [n for n in wrapper if any(a.name == 'to' and a.i == TensorProto.UINT8 for a in n.attribute)
+                 or 'image' in n.input]
+        assert all(n.op_type == 'Cast' for n in uint8)
+        assert all(n.output[0] in ('mask', 'confidence') for n in uint8 if 'image' not in n.input)
