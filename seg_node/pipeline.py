@@ -101,7 +101,7 @@ class CameraFeed:
     def __init__(self, camera: CameraInput) -> None:
         self.camera = camera
 
-    def __call__(self, frame: Frame, geometry: Geometry, out: None = None) -> np.ndarray:
+    def __call__(self, frame: Frame, geometry: Geometry) -> np.ndarray:
         """Return ``frame`` as the (1, H, W, 3) uint8 the graph takes (a copy only to swap the colour order)."""
         size = self.camera.frame_hw
         if size is not None and frame.shape != size:
@@ -196,7 +196,6 @@ class SegmentationPipeline:
         self.postprocess = Postprocessor(spec, len(self.class_names), palette)
         self.groups = ClassGroups.parse(with_defaults(values)['class_groups'], self.class_names)
         self._geometries: dict[tuple[int, int], Geometry] = {}
-        self._tensors: dict[tuple[Geometry, int], np.ndarray] = {}
 
     def geometry(self, frame_hw: tuple[int, int]) -> Geometry:
         """Return where frames of this size sit in the model input (planned once per size)."""
@@ -221,10 +220,10 @@ class SegmentationPipeline:
         state (or None).
         """
         starts, geometries, tensors, preprocessed = [], [], [], []
-        for index, frame in enumerate(frames):
+        for frame in frames:
             starts.append(time.perf_counter())
             geometries.append(self.geometry(frame.shape))
-            tensors.append(self.preprocess(frame, geometries[-1], self._tensor_buffer(geometries[-1], index)))
+            tensors.append(self.preprocess(frame, geometries[-1]))
             preprocessed.append(time.perf_counter() - starts[-1])
         outputs, inference, sizes = [None] * len(frames), [0.0] * len(frames), [1] * len(frames)
         for batch in self._batches(tensors):
@@ -249,16 +248,6 @@ class SegmentationPipeline:
             result.batch_size = sizes[index]
             results.append(result)
         return results
-
-    def _tensor_buffer(self, geometry: Geometry, slot: int) -> np.ndarray | None:
-        """The input tensor kept for frames of this size at this place in a batch (float32 NCHW models only)."""
-        spec = self.engine.spec
-        if spec.camera or spec.input_layout != 'NCHW' or spec.input_dtype != np.float32:
-            return None
-        key = (geometry, slot)
-        if key not in self._tensors:
-            self._tensors[key] = np.empty((1, 3, *geometry.input_hw), np.float32)
-        return self._tensors[key]
 
     def _fused_outputs(self, wants: list[Outputs], settings: FrameSettings) -> list[str]:
         """Return the fused model's outputs that answer ``wants``; none (run the scores through today's path).

@@ -64,20 +64,12 @@ class Preprocessor:
         self._pad = tuple(float(v) for v in np.clip(np.round(mean * 255.0), 0, 255))
         self.layout = layout
         self.dtype = np.dtype(dtype)
-        self._resized: dict[tuple[int, int], np.ndarray] = {}
 
-    def __call__(self, frame: Frame, geometry: Geometry, out: np.ndarray | None = None) -> np.ndarray:
-        """Build the input tensor, batch of one, for ``frame`` placed as ``geometry`` says.
-
-        ``out``, a float32 NCHW tensor of the right shape, is filled and returned instead of a new one (the
-        pipeline keeps one per frame size); the resized picture goes into a buffer kept per size.
-        """
+    def __call__(self, frame: Frame, geometry: Geometry) -> np.ndarray:
+        """Build the input tensor, batch of one, for ``frame`` placed as ``geometry`` says."""
         picture = frame.pixels
-        size = (geometry.height, geometry.width)
-        if picture.shape[:2] != size:
-            if size not in self._resized:
-                self._resized[size] = np.empty((*size, 3), np.uint8)
-            picture = cv2.resize(picture, size[::-1], dst=self._resized[size], interpolation=cv2.INTER_LINEAR)
+        if picture.shape[:2] != (geometry.height, geometry.width):
+            picture = cv2.resize(picture, (geometry.width, geometry.height), interpolation=cv2.INTER_LINEAR)
         in_h, in_w = geometry.input_hw
         if (geometry.height, geometry.width) != (in_h, in_w):
             pad = self._pad[::-1] if frame.bgr else self._pad
@@ -88,7 +80,7 @@ class Preprocessor:
             # Each colour plane is looked up straight into its place in the tensor: no transpose, no colour
             # conversion (BGR planes are taken in reverse; docs/performance.md has the cost).
             planes = cv2.split(picture)
-            tensor = np.empty((1, 3, in_h, in_w), np.float32) if out is None else out
+            tensor = np.empty((1, 3, in_h, in_w), np.float32)
             for channel, plane in enumerate(planes[::-1] if frame.bgr else planes):
                 cv2.LUT(plane, self._plane_luts[channel], dst=tensor[0, channel])
             return tensor.astype(self.dtype, copy=False)

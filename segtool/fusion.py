@@ -184,7 +184,7 @@ def _geometry(graph: _Graph, frame_h: str, frame_w: str, in_h: str, in_w: str, m
 
 def _preprocess(graph: _Graph, pixels: str, frame_hw: tuple[str, str], box: tuple[str, str, str, str],
                 input_hw: tuple[str, str], values: Mapping, bgr: bool, resized: bool) -> str:
-    """The camera picture (int32 N, H, W, 3) -> the normalized (N, 3, h, w) RGB model input, as ``Preprocessor``."""
+    """Turn the camera picture (int32 N, H, W, 3) into the normalized (N, 3, h, w) RGB input, as ``Preprocessor``."""
     top, left, height, width = box
     in_h, in_w = input_hw
     if resized:
@@ -209,7 +209,7 @@ def _preprocess(graph: _Graph, pixels: str, frame_hw: tuple[str, str], box: tupl
 
 def _resize_like_opencv(graph: _Graph, columns_first: str, rank: int, source_hw: tuple[str, str],
                         target_hw: tuple[str, str]) -> str:
-    """A uint8-valued (..., W, H) tensor, columns first, resized to (..., h, w) float as cv2.resize INTER_LINEAR does.
+    """Resize a uint8-valued (..., W, H) tensor, columns first, to (..., h, w) float as cv2.resize INTER_LINEAR does.
 
     OpenCV resizes uint8 pictures in fixed point: 11-bit weights at pixel centres, a horizontal pass in integers,
     then a vertical pass that drops 4 bits before each weighting and rounds the sum (its SIMD path, which serves
@@ -231,12 +231,12 @@ def _resize_like_opencv(graph: _Graph, columns_first: str, rank: int, source_hw:
 
 
 def _unsqueeze(graph: _Graph, weight: str) -> str:
-    """A weight per position along the second-last axis, as a column that multiplies whole rows."""
+    """Shape a weight per position along the second-last axis as a column that multiplies whole rows."""
     return graph.op('Unsqueeze', weight, graph.const([1]))
 
 
 def _linear_taps(graph: _Graph, source: str, target: str) -> list[tuple[str, str]]:
-    """OpenCV's two taps per output pixel along one axis: (source index, 11-bit weight) for the left and right one.
+    """Return OpenCV's two taps per output pixel along one axis: (source index, 11-bit weight), left and right.
 
     The source coordinate ``(d + 0.5) * source / target - 0.5`` is the float32 nearest the exact ratio, as OpenCV
     rounds its double; coordinates before the first pixel or past the last take that pixel alone.
@@ -293,14 +293,14 @@ def _decide(graph: _Graph, raw: str, spec: ModelSpec, confidence: bool) -> tuple
 
 
 def _plane(graph: _Graph, raw: str, layout: str) -> str:
-    """The (N, h, w) plane of a one-channel output."""
+    """Return the (N, h, w) plane of a one-channel output."""
     if layout == 'NHW':
         return raw
     return graph.op('Squeeze', raw, graph.const([1 if layout == 'NCHW' else 3]))
 
 
 def _output_hw(graph: _Graph, raw: str, spec: ModelSpec) -> tuple[str, str]:
-    """The model output's height and width, read from its shape."""
+    """Return the model output's height and width, read from its shape."""
     shape = graph.op('Shape', raw)
     first = 2 if spec.output_layout == 'NCHW' else 1
     return tuple(graph.op('Slice', shape, graph.const([a]), graph.const([a + 1])) for a in (first, first + 1))
@@ -316,7 +316,7 @@ def _nearest_indices(graph: _Graph, source: str, target: str) -> str:
 
 
 def _crop(graph: _Graph, plane: str, rows: tuple[str, str], cols: tuple[str, str]) -> str:
-    """The picture's part of an (N, h, w) plane."""
+    """Return the picture's part of an (N, h, w) plane."""
     starts = graph.op('Concat', rows[0], cols[0], axis=0)
     ends = graph.op('Concat', rows[1], cols[1], axis=0)
     return graph.op('Slice', plane, starts, ends, graph.const([1, 2]))

@@ -34,7 +34,7 @@ def fused_pair(tmp_path, path: str, camera_hw=None, bgr=False, mode='stretch', c
 
 
 def assert_same(unfused, fused, frame: Frame, want: Outputs = WANT, settings=None):
-    """The masks are equal; the confidence maps by at most 1 (float rounding of the softmax, OpenCV's upscaling)."""
+    """Assert the masks are equal, the confidence maps within 1 (float rounding of the softmax, OpenCV's upscaling)."""
     settings = settings or FrameSettings.defaults()
     expected, got = unfused.run(frame, want, settings), fused.run(frame, want, settings)
     assert got.labels.dtype == expected.labels.dtype
