@@ -141,7 +141,7 @@ def test_a_fused_model_without_a_mask_output_is_refused(tmp_path):
 
 @pytest.mark.parametrize('source, target', [(240, 375), (320, 500), (240, 1080), (360, 480), (239, 100)])
 def test_nearest_resize_follows_pixel_centres(source, target):
-    """OpenCV 5.1's INTER_NEAREST_EXACT picks other rows for some of these sizes; the node must not."""
+    """Pick the rows of the pixel-centre rule (OpenCV 5.1's INTER_NEAREST_EXACT picks others for some sizes)."""
     plane = np.arange(source, dtype=np.uint16)[:, None].repeat(7, 1)
     resized = Postprocessor.resize(plane, (target, 7))
     np.testing.assert_array_equal(resized[:, 0], nearest_indices(source, target))

@@ -24,7 +24,7 @@ OUTPUTS = ('mask', 'color_mask', 'overlay', 'confidence')
 
 @pytest.fixture(scope='module')
 def road():
-    """The shipped road model's unfused pipeline and the model's engine."""
+    """Return the shipped road model's engine and its unfused pipeline."""
     engine = InferenceEngine(ROAD, ['cpu'])
     return engine, build_pipeline(engine, default_values(engine))
 
