@@ -153,6 +153,8 @@ def test_cli_writes_a_model_the_node_describes(tmp_path, capsys):
     out = tmp_path / 'fused.onnx'
     assert main(['fuse', mf.save(tmp_path), '-o', str(out), '--camera-size', '48', '64', '--order', 'bgr']) == 0
     assert 'fused: takes bgr uint8 camera pictures of 48x64' in capsys.readouterr().out
+    assert main(['describe', str(out)]) == 0
+    assert 'fused: takes bgr uint8 camera pictures of 48x64' in capsys.readouterr().out
     assert main(['fuse', mf.save(tmp_path, output='labels'), '-o', str(out), '--dynamic', '--confidence']) == 1
     assert 'no confidence' in capsys.readouterr().out
 
