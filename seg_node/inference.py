@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from seg_node.model_metadata import MetadataError, ModelMetadata
+from seg_node.model_metadata import FUSED_OUTPUTS, MetadataError, ModelMetadata
 
 PROVIDERS = {
     'tensorrt': 'TensorrtExecutionProvider',
@@ -35,6 +35,18 @@ class ModelError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class CameraInput:
+    """How a fused model (``segtool fuse``) takes camera pictures and what its graph already does to them."""
+
+    bgr: bool                          # the colour order it takes
+    frame_hw: tuple[int, int] | None   # the one camera size it takes; None: any
+    resize_mode: str
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    outputs: tuple[str, ...]           # which of model_metadata.FUSED_OUTPUTS the graph has
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """How to feed the model and how to read its first output."""
 
@@ -46,13 +58,20 @@ class ModelSpec:
     output_kind: str             # logits | probabilities | sigmoid | labels
     num_classes: int | None      # None: integer labels, count unknown from shapes
     dynamic_batch: bool = False  # the batch axis takes any size: frames of several cameras run as one batch
+    camera: CameraInput | None = None  # a fused model: fed camera pictures, its output_* describe its scores
 
     def describe(self) -> str:
         """One line for the log."""
         size = 'dynamic size' if self.input_hw is None else f'{self.input_hw[0]}x{self.input_hw[1]}'
         classes = '' if self.num_classes is None else f', {self.num_classes} classes'
-        return (f'input {self.input_name} {self.input_layout} {np.dtype(self.input_dtype).name} {size}; '
+        text = (f'input {self.input_name} {self.input_layout} {np.dtype(self.input_dtype).name} {size}; '
                 f'output {self.output_layout} {self.output_kind}{classes}')
+        if self.camera:
+            camera = self.camera
+            frame = 'any size' if camera.frame_hw is None else f'{camera.frame_hw[0]}x{camera.frame_hw[1]}'
+            text += (f'; fused: takes {"bgr" if camera.bgr else "rgb"} uint8 camera pictures of {frame}, '
+                     f'{camera.resize_mode}, outputs {", ".join(camera.outputs)}')
+        return text
 
 
 def _dim(value) -> int | None:
@@ -128,6 +147,31 @@ def inspect_model(inputs: list, outputs: list, metadata: ModelMetadata) -> Model
                      batch)
 
 
+def inspect_fused(inputs: list, outputs: list, metadata: ModelMetadata) -> ModelSpec:
+    """Describe a fused model: uint8 (N, H, W, 3) camera input, outputs named as model_metadata.FUSED_OUTPUTS."""
+    model_input = inputs[0]
+    shape = model_input.shape
+    if model_input.type != 'tensor(uint8)' or len(shape) != 4 or _dim(shape[3]) != 3:
+        raise ModelError(f'input {model_input.name} is {model_input.type} {shape}: a fused model (metadata '
+                         f'input_kind camera_uint8) takes uint8 [N, H, W, 3]')
+    named = {output.name: output for output in outputs}
+    mask = named.get('mask')
+    if mask is None or mask.type not in ('tensor(uint8)', 'tensor(uint16)') or len(mask.shape) != 3:
+        raise ModelError('a fused model needs an output named mask, uint8 or uint16 [N, H, W]')
+    size = metadata.input_size
+    if 'scores' in named:  # described as the wrapped model's own output, fed an NCHW float tensor
+        tensor = OutputInfo('tensor', 'tensor(float)', [shape[0], 3, *(size or ('height', 'width'))])
+        spec = inspect_model([tensor], [named['scores']], metadata)
+    else:
+        spec = ModelSpec('tensor', 'NCHW', np.float32, size, 'NHW', 'labels', None)
+    frame_hw = (_dim(shape[1]), _dim(shape[2]))
+    camera = CameraInput(metadata.channel_order == 'bgr', frame_hw if None not in frame_hw else None,
+                         metadata.resize_mode, metadata.mean, metadata.std,
+                         tuple(name for name in FUSED_OUTPUTS if name in named))
+    return ModelSpec(model_input.name, 'NHWC', np.uint8, size, spec.output_layout, spec.output_kind,
+                     spec.num_classes, _dim(shape[0]) is None, camera)
+
+
 def provider_chain(requested: list[str], available: list[str], cache_dir: str) -> list:
     """ONNX Runtime providers for the requested order, keeping those this build has, CPU always last."""
     chain, chosen = [], set()
@@ -176,10 +220,13 @@ class InferenceEngine:
             raise ModelError(f'{path}: bad seg_node metadata: {err}') from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         self._output = outputs[0].name
-        shape = outputs[0].shape
-        if len(shape) == 4 and not (_dim(shape[1]) or _dim(shape[3])):  # e.g. torch export after a Resize
-            outputs = [OutputInfo(outputs[0].name, outputs[0].type, self._probe_class_axis(inputs[0]))]
-        self.spec = inspect_model(inputs, outputs, self.metadata)
+        if self.metadata.fused:
+            self.spec = inspect_fused(inputs, outputs, self.metadata)
+        else:
+            shape = outputs[0].shape
+            if len(shape) == 4 and not (_dim(shape[1]) or _dim(shape[3])):  # e.g. torch export after a Resize
+                outputs = [OutputInfo(outputs[0].name, outputs[0].type, self._probe_class_axis(inputs[0]))]
+            self.spec = inspect_model(inputs, outputs, self.metadata)
         self.provider = self.session.get_providers()[0]
 
     def _probe_class_axis(self, model_input) -> list:
@@ -202,3 +249,7 @@ class InferenceEngine:
     def run(self, tensor: np.ndarray) -> np.ndarray:
         """Return the model's first output for one input tensor."""
         return self.session.run([self._output], {self.spec.input_name: tensor})[0]
+
+    def run_outputs(self, tensor: np.ndarray, names: list[str]) -> list[np.ndarray]:
+        """Return the outputs ``names`` for one input tensor (a fused model's, by name)."""
+        return self.session.run(names, {self.spec.input_name: tensor})

@@ -13,7 +13,15 @@ key                 JSON value                                  meaning
 ``std``             ``[0.229, 0.224, 0.225]``                   RGB, on pixel/255
 ``input_size``      ``[256, 512]``                              height, width the model was trained at
 ``output_kind``     ``"logits"``                                logits | probabilities | sigmoid | labels
+``input_kind``      ``"camera_uint8"``                          tensor (absent) | camera_uint8 (fused)
+``channel_order``   ``"rgb"``                                   a fused model's camera colour order
+``resize_mode``     ``"stretch"``                               how a fused model fits the picture
 ==================  ==========================================  ======================================
+
+A fused model (``input_kind`` camera_uint8, written by ``segtool fuse``) takes the camera picture itself, uint8
+(N, H, W, 3) in ``channel_order``, and does the node's pre- and postprocessing in its graph; its outputs are named
+(``FUSED_OUTPUTS``): ``mask`` (class ids at camera size), ``confidence`` (optional) and ``scores`` (the wrapped
+model's own output, of ``output_kind``; absent when that is labels).
 
 Every key is optional on reading; the node fills what is missing from its parameters or defaults.
 Writers (``segtool export``, the MediaPipe import) always write all of them.
@@ -27,6 +35,11 @@ from typing import Mapping
 SCHEMA_KEY = 'seg_node.schema'
 SCHEMA_VERSION = 1
 OUTPUT_KINDS = ('logits', 'probabilities', 'sigmoid', 'labels')
+INPUT_KINDS = ('tensor', 'camera_uint8')
+CHANNEL_ORDERS = ('rgb', 'bgr')
+#: The outputs of a fused (camera_uint8) model, by name: mask at camera size, its confidence, the wrapped model's own.
+FUSED_OUTPUTS = ('mask', 'confidence', 'scores')
+RESIZE_MODES = ('stretch', 'letterbox')
 
 
 class MetadataError(ValueError):
@@ -43,6 +56,14 @@ class ModelMetadata:
     std: tuple[float, float, float] | None = None
     input_size: tuple[int, int] | None = None
     output_kind: str | None = None
+    input_kind: str | None = None
+    channel_order: str | None = None
+    resize_mode: str | None = None
+
+    @property
+    def fused(self) -> bool:
+        """Whether the model takes the camera picture and returns the mask at camera size (``segtool fuse``)."""
+        return self.input_kind == 'camera_uint8'
 
     def __post_init__(self) -> None:
         if self.class_names is not None and not all(isinstance(n, str) and n for n in self.class_names):
@@ -62,6 +83,13 @@ class ModelMetadata:
             raise MetadataError(f'input_size: expected [height, width] > 0, got {list(self.input_size)}')
         if self.output_kind is not None and self.output_kind not in OUTPUT_KINDS:
             raise MetadataError(f'output_kind: {self.output_kind!r} is not one of {", ".join(OUTPUT_KINDS)}')
+        for key, allowed in (('input_kind', INPUT_KINDS), ('channel_order', CHANNEL_ORDERS),
+                             ('resize_mode', RESIZE_MODES)):
+            value = getattr(self, key)
+            if value is not None and value not in allowed:
+                raise MetadataError(f'{key}: {value!r} is not one of {", ".join(allowed)}')
+        if self.fused and None in (self.channel_order, self.resize_mode, self.class_names, self.mean, self.std):
+            raise MetadataError('input_kind camera_uint8 needs channel_order, resize_mode, class_names, mean and std')
         if self.class_names is not None and self.palette is not None and len(self.palette) < len(self.class_names):
             raise MetadataError(
                 f'palette: {len(self.palette)} colours for {len(self.class_names)} classes')

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from seg_node.image_codec import Frame
-from seg_node.inference import InferenceEngine, ModelSpec
+from seg_node.inference import CameraInput, InferenceEngine, ModelSpec
 from seg_node.label_sets import voc_palette
 from seg_node.model_metadata import ModelMetadata
 from seg_node.package_files import resolve_model_path
@@ -59,11 +59,24 @@ def check_against_model(spec: ModelSpec, values: Mapping) -> None:
         raise ParamError(f"parameter 'input_size': {list(size)} but the model's input is fixed at "
                          f'{list(spec.input_hw)}')
     values = with_defaults(values)
+    if spec.camera:
+        _check_fused(spec, values)
     refinements = FrameSettings.from_values(values).score_refinements()
     if spec.output_kind == 'labels' and refinements:
         name = refinements[0]
         raise ParamError(f"parameter '{name}': {values[name]!r} needs class scores, but the model outputs class ids")
     ClassGroups.parse(values['class_groups'], list(names))
+
+
+def _check_fused(spec: ModelSpec, values: Mapping) -> None:
+    """Raise ParamError where a parameter asks for what a fused model's graph does otherwise."""
+    baked = {'resize_mode': spec.camera.resize_mode, 'mean': list(spec.camera.mean), 'std': list(spec.camera.std),
+             'input_size': list(spec.input_hw or (0, 0))}
+    for name, value in baked.items():
+        given = list(values[name]) if isinstance(value, list) else values[name]
+        if given != value:
+            raise ParamError(f"parameter '{name}': {given!r}, but the fused model does {value!r} inside its graph "
+                             f'(segtool fuse the model again, or run the unfused one)')
 
 
 def open_engine(values: Mapping) -> InferenceEngine:
@@ -80,6 +93,24 @@ def build_pipeline(engine: InferenceEngine, values: Mapping) -> SegmentationPipe
 def default_values(engine: InferenceEngine) -> dict:
     """Return every parameter's value for ``engine`` when none is set: the model's own, else the declared default."""
     return with_defaults(model_defaults(engine.spec, engine.metadata))
+
+
+class CameraFeed:
+    """A fused model's input: the decoded picture itself, batch of one, in the colour order the model takes."""
+
+    def __init__(self, camera: CameraInput) -> None:
+        self.camera = camera
+
+    def __call__(self, frame: Frame, geometry: Geometry) -> np.ndarray:
+        """Return ``frame`` as the (1, H, W, 3) uint8 the graph takes (a copy only to swap the colour order)."""
+        size = self.camera.frame_hw
+        if size is not None and frame.shape != size:
+            raise ValueError(f'the fused model takes {size[1]}x{size[0]} pictures only, got '
+                             f'{frame.shape[1]}x{frame.shape[0]} (segtool fuse --dynamic takes any size)')
+        pixels = frame.pixels
+        if frame.bgr != self.camera.bgr:
+            pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+        return np.ascontiguousarray(pixels)[None]
 
 
 @dataclass(frozen=True)
@@ -158,7 +189,10 @@ class SegmentationPipeline:
         self.class_names = list(values['class_names'])
         palette = np.asarray(values['palette'], np.uint8).reshape(-1, 3)
         self.palette = palette[:len(self.class_names)]
-        self.preprocess = Preprocessor(values['mean'], values['std'], spec.input_layout, spec.input_dtype)
+        if spec.camera:
+            self.preprocess = CameraFeed(spec.camera)
+        else:
+            self.preprocess = Preprocessor(values['mean'], values['std'], spec.input_layout, spec.input_dtype)
         self.postprocess = Postprocessor(spec, len(self.class_names), palette)
         self.groups = ClassGroups.parse(with_defaults(values)['class_groups'], self.class_names)
         self._geometries: dict[tuple[int, int], Geometry] = {}
@@ -194,10 +228,17 @@ class SegmentationPipeline:
         outputs, inference, sizes = [None] * len(frames), [0.0] * len(frames), [1] * len(frames)
         for batch in self._batches(tensors):
             start = time.perf_counter()
-            raw = self.engine.run(np.concatenate([tensors[i] for i in batch]) if len(batch) > 1 else tensors[batch[0]])
+            tensor = np.concatenate([tensors[i] for i in batch]) if len(batch) > 1 else tensors[batch[0]]
+            names = self._fused_outputs([wants[i] for i in batch], settings)
+            if names:
+                raw = dict(zip(names, self.engine.run_outputs(tensor, names)))
+            else:
+                raw = self.engine.run(tensor)
             seconds = time.perf_counter() - start
             for row, index in enumerate(batch):
-                outputs[index], inference[index], sizes[index] = raw[row:row + 1], seconds, len(batch)
+                outputs[index] = ({name: array[row] for name, array in raw.items()} if names
+                                  else raw[row:row + 1])
+                inference[index], sizes[index] = seconds, len(batch)
         results = []
         for index, (frame, geometry, want, stream) in enumerate(zip(frames, geometries, wants, streams)):
             start = time.perf_counter()
@@ -208,6 +249,21 @@ class SegmentationPipeline:
             results.append(result)
         return results
 
+    def _fused_outputs(self, wants: list[Outputs], settings: FrameSettings) -> list[str]:
+        """Return the fused model's outputs that answer ``wants``; none (run the scores through today's path).
+
+        A refinement working on class scores, or a confidence map the graph does not make, takes the wrapped model's
+        ``scores`` output and the same postprocessing as an unfused model.
+        """
+        camera = self.engine.spec.camera
+        if camera is None:
+            return []
+        confidence = any(want.confidence for want in wants)
+        if settings.score_refinements() or (confidence and 'confidence' not in camera.outputs
+                                            and 'scores' in camera.outputs):
+            return ['scores']
+        return ['mask', 'confidence'] if confidence and 'confidence' in camera.outputs else ['mask']
+
     def _batches(self, tensors: list[np.ndarray]) -> list[list[int]]:
         """Group the indices of ``tensors`` that can run as one batch."""
         if not self.engine.spec.dynamic_batch:
@@ -217,10 +273,14 @@ class SegmentationPipeline:
             groups.setdefault(tensor.shape, []).append(index)
         return list(groups.values())
 
-    def _finish(self, raw: np.ndarray, frame: Frame, geometry: Geometry, want: Outputs, settings: FrameSettings,
-                stream: CameraStream | None) -> Result:
-        """Turn one frame's model output (batch of one) into its outputs at the frame's resolution."""
-        if settings.score_refinements():
+    def _finish(self, raw: np.ndarray | dict, frame: Frame, geometry: Geometry, want: Outputs,
+                settings: FrameSettings, stream: CameraStream | None) -> Result:
+        """Turn one frame's model output (batch of one; a fused model's by name) into its outputs at camera size."""
+        if isinstance(raw, dict) and 'scores' in raw:
+            raw = raw['scores'][None]
+        if isinstance(raw, dict):  # the fused graph's mask (and confidence), at camera size already
+            result = Result(raw['mask'], confidence=raw.get('confidence') if want.confidence else None)
+        elif settings.score_refinements():
             result = self._refined(raw, frame, geometry, want.confidence, settings, stream)
         else:
             labels, confidence = self.postprocess.decide(raw, want.confidence)

@@ -7,11 +7,13 @@ planes of the picture's part of the output.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
 from seg_node.inference import ModelSpec
-from seg_node.preprocessing import Geometry
+from seg_node.preprocessing import Geometry, scaled
 
 
 def argmax_channels(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +43,29 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return out
 
 
+def nearest_indices(source: int, target: int) -> np.ndarray:
+    """Source index of each of ``target`` output pixels, nearest by pixel centres: floor((i + 0.5) * source / target).
+
+    The rule PIL, scikit-image and a fused graph (``segtool fuse``) follow; OpenCV's INTER_NEAREST_EXACT departs from
+    it for some sizes (OpenCV 5.1: 240x320 -> 375x500), so :meth:`Postprocessor.resize` uses OpenCV only where it
+    agrees.
+    """
+    return np.minimum((2 * np.arange(target) + 1) * source // (2 * target), source - 1)
+
+
+@lru_cache(maxsize=64)
+def _nearest_plan(source_hw: tuple[int, int], target_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """None where OpenCV's nearest resize between these sizes follows :func:`nearest_indices`, else their indices."""
+    rows, cols = nearest_indices(source_hw[0], target_hw[0]), nearest_indices(source_hw[1], target_hw[1])
+    ids = np.arange(max(source_hw), dtype=np.uint16)
+    row_ids = np.ascontiguousarray(np.broadcast_to(ids[:source_hw[0], None], source_hw))
+    col_ids = np.ascontiguousarray(np.broadcast_to(ids[None, :source_hw[1]], source_hw))
+    size = (target_hw[1], target_hw[0])
+    agrees = (np.array_equal(cv2.resize(row_ids, size, interpolation=cv2.INTER_NEAREST_EXACT)[:, 0], rows)
+              and np.array_equal(cv2.resize(col_ids, size, interpolation=cv2.INTER_NEAREST_EXACT)[0], cols))
+    return None if agrees else (rows, cols)
+
+
 def content_slices(geometry: Geometry, out_hw: tuple[int, int]) -> tuple[slice, slice]:
     """Rows and columns of the camera picture in a model output of ``out_hw`` (letterbox padding left out)."""
     in_h, in_w = geometry.input_hw
@@ -48,8 +73,8 @@ def content_slices(geometry: Geometry, out_hw: tuple[int, int]) -> tuple[slice, 
     if (out_h, out_w) == (in_h, in_w):
         return geometry.content
     # the model answers at another resolution: scale the content box to it
-    return (slice(round(geometry.top * out_h / in_h), round((geometry.top + geometry.height) * out_h / in_h)),
-            slice(round(geometry.left * out_w / in_w), round((geometry.left + geometry.width) * out_w / in_w)))
+    return (slice(scaled(geometry.top, out_h, in_h), scaled(geometry.top + geometry.height, out_h, in_h)),
+            slice(scaled(geometry.left, out_w, in_w), scaled(geometry.left + geometry.width, out_w, in_w)))
 
 
 class Postprocessor:
@@ -112,9 +137,11 @@ class Postprocessor:
 
     @staticmethod
     def resize(crop: np.ndarray, frame_hw: tuple[int, int], smooth: bool = False) -> np.ndarray:
-        """Resize a plane of the picture to the camera's (H, W): nearest, or bilinear when ``smooth``."""
+        """Resize a plane of the picture to the camera's (H, W): nearest (:func:`nearest_indices`), or bilinear."""
         if crop.shape[:2] == frame_hw:
             return np.ascontiguousarray(crop)
+        if not smooth and (plan := _nearest_plan(crop.shape[:2], tuple(frame_hw))) is not None:
+            return np.take(np.take(crop, plan[0], axis=0), plan[1], axis=1)
         interpolation = cv2.INTER_LINEAR if smooth else cv2.INTER_NEAREST_EXACT
         return cv2.resize(crop, (frame_hw[1], frame_hw[0]), interpolation=interpolation)
 

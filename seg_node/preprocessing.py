@@ -7,11 +7,16 @@ import cv2
 import numpy as np
 
 from seg_node.image_codec import Frame
+from seg_node.model_metadata import RESIZE_MODES
 
-RESIZE_MODES = ('stretch', 'letterbox')
 #: The normalisation most pretrained backbones expect (torchvision convention: RGB, on pixel/255).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def scaled(length: int, numerator: int, denominator: int) -> int:
+    """Return ``length * numerator / denominator`` rounded half up, in integers (a fused graph computes the same)."""
+    return (2 * length * numerator + denominator) // (2 * denominator)
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,11 @@ class Geometry:
             return cls(frame_hw, input_hw, 0, 0, in_h, in_w)
         if mode != 'letterbox':
             raise ValueError(f"resize_mode '{mode}' is not one of {', '.join(RESIZE_MODES)}")
-        scale = min(in_h / frame_hw[0], in_w / frame_hw[1])
-        height = min(in_h, max(1, round(frame_hw[0] * scale)))
-        width = min(in_w, max(1, round(frame_hw[1] * scale)))
+        frame_h, frame_w = frame_hw
+        if in_h * frame_w <= in_w * frame_h:  # the height limits the scale
+            height, width = in_h, min(in_w, max(1, scaled(frame_w, in_h, frame_h)))
+        else:
+            height, width = min(in_h, max(1, scaled(frame_h, in_w, frame_w))), in_w
         return cls(frame_hw, input_hw, (in_h - height) // 2, (in_w - width) // 2, height, width)
 
     @property

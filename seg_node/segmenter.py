@@ -87,7 +87,7 @@ class Segmenter:
         defaults = model_defaults(engine.spec, engine.metadata)
         values.update({p.name: self._declare(p, defaults[p.name]) for p in PARAMS if p.default is FROM_MODEL})
         pipeline = build_pipeline(engine, values)
-        height, width = pipeline.input_hw or (480, 640)
+        height, width = (engine.spec.camera and engine.spec.camera.frame_hw) or pipeline.input_hw or (480, 640)
         pipeline.run(Frame(np.zeros((height, width, 3), np.uint8), False), Outputs(mask=True),
                      FrameSettings.from_values(values))  # the first run allocates and optimizes
         self.values, self.engine, self.pipeline = MappingProxyType(values), engine, pipeline

@@ -76,6 +76,8 @@ def trial_run(path: str) -> Trial:
     values = default_values(engine)
     pipeline = build_pipeline(engine, values)
     frame_hw = tuple(values['input_size']) if 0 not in values['input_size'] else TRIAL_HW
+    if engine.spec.camera and engine.spec.camera.frame_hw:  # a model fused for one camera size takes that size
+        frame_hw = engine.spec.camera.frame_hw
     frame = Frame(np.random.default_rng(0).integers(0, 256, (*frame_hw, 3), dtype=np.uint8), bgr=False)
     raw = engine.run(pipeline.preprocess(frame, pipeline.geometry(frame_hw)))
     labels = pipeline.run(frame, Outputs(), FrameSettings.defaults()).labels

@@ -96,8 +96,21 @@ def versus_rows(models: list[str], repeats: int) -> dict:
                     'ratio_to_first': round(float(np.median(results[model])) / first, 2)} for model in models}
 
 
-def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path) -> dict:
-    """bare, relay and node taking turns per camera size (mask only, then every output), and the 30 Hz camera."""
+def fused_model(model: str, engine: InferenceEngine, camera_hw: tuple[int, int], out: Path) -> str:
+    """Write ``model`` fused for rgb8 pictures of ``camera_hw`` (``segtool fuse``) into ``out``; its path."""
+    from segtool.fusion import fuse
+
+    path = out / f'fused_{camera_hw[0]}x{camera_hw[1]}.onnx'
+    onnx.save(fuse(onnx.load(model), engine.spec, default_values(engine), camera_hw, False, 'stretch', False), path)
+    return str(path)
+
+
+def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path, fused: bool = False) -> dict:
+    """bare, relay and node taking turns per camera size (mask only, then every output), and the 30 Hz camera.
+
+    With ``fused``, a second node on the model fused for the camera size (namespace ``/fused``) takes its turn in
+    the mask-only loop too.
+    """
     engine = InferenceEngine(model, ['cpu'])
     pipeline = build_pipeline(engine, default_values(engine))
     node_args = ['-m', 'seg_node.node', '--ros-args', '-p', f'model_path:={model}', '-p', 'providers:=[cpu]',
@@ -115,6 +128,11 @@ def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path)
             probe.target('node', 'image', output_topic('mask'))
             processes = {'relay': start_process(['-m', 'segtool.bench.relay'], out / f'relay_{size}.log'),
                          'node': start_process(node_args, out / f'node_{size}.log')}
+            if fused:
+                probe.target('fused', 'fused/image', f'fused/{output_topic("mask")}')
+                fused_args = [*node_args[:4], f'model_path:={fused_model(model, engine, rgb.shape[:2], out)}',
+                              *node_args[5:], '-r', '__ns:=/fused']
+                processes['fused'] = start_process(fused_args, out / f'fused_{size}.log')
             try:
                 probe.wait_ready(list(processes.values()))
                 pooled: dict[str, list[float]] = {'bare': [], 'relay': []}
@@ -130,10 +148,12 @@ def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path)
 
                     # Frame by frame: the node's DDS hops always follow other work (its own inference), so the
                     # relay's must too; a relay timed back to back, its process never idle, is a floor no node has.
-                    samples = take_turns({
-                        'bare': lambda call: seconds(lambda: engine.run(tensor)),
-                        'relay': lambda call: probe.round_trip('relay', msg, first_key + call * 10**9),
-                        'node': node_step}, repeats, block=1, block_warmup=0)
+                    steps = {'bare': lambda call: seconds(lambda: engine.run(tensor)),
+                             'relay': lambda call: probe.round_trip('relay', msg, first_key + call * 10**9),
+                             'node': node_step}
+                    if fused and case == 'mask':
+                        steps['fused'] = lambda call: probe.round_trip('fused', msg, first_key + call * 10**9)
+                    samples = take_turns(steps, repeats, block=1, block_warmup=0)
                     probe.spin(0.5)
                     missing = [topic for topic, stamps in seen.items() if set(node_keys[WARMUP_CALLS:]) - set(stamps)]
                     if missing:
@@ -147,6 +167,13 @@ def dds_rows(model: str, frames: dict[str, np.ndarray], repeats: int, out: Path)
                         **percentiles(samples['node']), 'received': len(samples['node']), 'sent': repeats,
                         **usage(processes['node'], cpu_before['node'], sum(samples['node'])),
                         'paired_overhead_ms': round(1000 * float(np.median(paired)), 2)}
+                    if 'fused' in steps:
+                        paired = [f - b - r for f, b, r in zip(samples['fused'], samples['bare'], samples['relay'])
+                                  if None not in (f, b, r)]
+                        rows[f'node fused {case} {size}'] = {
+                            **percentiles(samples['fused']), 'received': len(samples['fused']), 'sent': repeats,
+                            **usage(processes['fused'], cpu_before['fused'], sum(samples['fused'])),
+                            'paired_overhead_ms': round(1000 * float(np.median(paired)), 2)}
                     if case == 'mask':
                         relay_usage = usage(processes['relay'], cpu_before['relay'], sum(samples['relay']))
                 rows[f'bare {size}'] = percentiles(pooled['bare'])

@@ -16,6 +16,7 @@ Rows, all on the same model file and frames:
   reference   a seed-style pipeline (numpy normalize, full-resolution logits, numpy argmax, palette, blend);
   relay       frames through a do-nothing node and back: the DDS floor for a Python node;
   node        ``seg_node`` in its own process: publish -> mask received (closed loop), mask only / all outputs;
+  node fused  (--fused) the same on the model fused for the camera size, in the mask-only loop;
   camera      a 30 Hz open-loop camera: output rate vs. the bare model rate, latency p99, drops.
 Rows that are compared take turns, so drift in the machine's speed moves them alike: pipeline and reference in
 blocks of 10 frames (each warm, as if it ran alone), bare, relay and node frame by frame (the node's DDS hops
@@ -30,6 +31,8 @@ def add_parser(subparsers) -> None:
     p.add_argument('--frames', type=int, default=100, help='timed frames per row (default %(default)s)')
     p.add_argument('--sizes', nargs='+', default=['VGA', 'HD'], choices=list(SIZES), help='camera resolutions')
     p.add_argument('--skip-dds', action='store_true', help='only the in-process rows')
+    p.add_argument('--fused', action='store_true',
+                   help='also a node on the model fused for each camera size (segtool fuse), paired in the mask loop')
     p.add_argument('--scaling', action='store_true', help='also the resolution and class-count curves')
     p.add_argument('--cameras', type=int, nargs='+', default=[], metavar='N',
                    help='also N cameras at 30 Hz into one batched node vs N single nodes, for each N given '
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     results = {'model': model, 'frames': args.frames, 'cpu': f'{os.cpu_count()} cores',
                'in_process': in_process_rows(model, frames, args.frames)}
     if not args.skip_dds:
-        results['dds'] = dds_rows(model, frames, args.frames, out)
+        results['dds'] = dds_rows(model, frames, args.frames, out, args.fused)
     if args.versus:
         results['versus'] = versus_rows([model, *args.versus], args.frames)
     if args.scaling:
