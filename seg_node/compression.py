@@ -15,8 +15,11 @@ from seg_node.image_codec import as_byte_array
 
 #: The outputs that also go out compressed on ``<topic>/compressed``, and their codec.
 CODECS = {'mask': 'png', 'color_mask': 'jpeg', 'overlay': 'jpeg'}
-#: zlib level of the PNG masks (0-9): image_transport's default.
-PNG_LEVEL = 3
+#: PNG of class ids: zlib level 3 (image_transport's default), run-length matching, and no per-row prediction
+#: filter where this OpenCV can be told (IMWRITE_PNG_FILTER; 4.5 cannot): ids come in runs, which a filter does not
+#: shorten, and trying every filter on every row costs more than the rest of the encoding.
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE] + (
+    [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE] if hasattr(cv2, 'IMWRITE_PNG_FILTER') else [])
 _SUFFIXES = {'png': '.png', 'jpeg': '.jpg'}
 
 
@@ -30,7 +33,7 @@ def encode(pixels: np.ndarray, encoding: str, codec: str, jpeg_quality: int) -> 
     """Compress (H, W) mono8/mono16 or (H, W, 3) rgb8/bgr8 ``pixels`` with ``codec``; the file's bytes."""
     if encoding == 'rgb8':
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL] if codec == 'png' else [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+    params = PNG_PARAMS if codec == 'png' else [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
     ok, data = cv2.imencode(_SUFFIXES[codec], pixels, params)
     if not ok:
         raise ValueError(f'OpenCV could not encode a {encoding} {pixels.shape} image as {codec}')

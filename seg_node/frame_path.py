@@ -104,9 +104,15 @@ def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
 
 
 def process_frame(pipeline: SegmentationPipeline, message, decode: Callable[[Any], Frame], want: Outputs,
-                  settings: FrameSettings, stream: CameraStream | None = None) -> Processed:
-    """Segment one camera message (:func:`process_frames` for one); ImageError if it cannot be decoded."""
-    outcome = process_frames(pipeline, [Job(message, decode, want, stream)], settings)[0]
+                  settings: FrameSettings, stream: CameraStream | None = None,
+                  topics: frozenset[str] | None = None) -> Processed:
+    """Segment one camera message (:func:`process_frames` for one); ImageError if it cannot be decoded.
+
+    ``topics`` (keys of ``publishing.output_topic``) are the messages to build, else the raw image of each output
+    in ``want``.
+    """
+    job = Job(message, decode, want, stream) if topics is None else Job.for_topics(message, decode, topics, stream)
+    outcome = process_frames(pipeline, [job], settings)[0]
     if isinstance(outcome, ImageError):
         raise outcome
     return outcome
