@@ -71,9 +71,10 @@ PARAMS: tuple[Param, ...] = (
           "node's namespace.", example=['front']),
     Param('qos_depth', 2, 'History depth of the image subscription (the node keeps only the newest frame).',
           low=1, high=100),
-    Param('output_qos_depth', 10, 'History depth of the image outputs (reliable, keep last): how many frames a '
-          'publisher keeps for retransmission to a reliable subscriber that has not yet acknowledged them.',
-          low=1, high=100),
+    Param('output_qos_depth', 50, 'History depth of the outputs (reliable, keep last): the frames a publisher '
+          'keeps for a reliable subscriber until it has acknowledged them. Fast DDS repairs a lost sample after '
+          'its heartbeat period (3 s by default), so this should cover 3 s of frames (docs/performance.md).',
+          low=1, high=200),
     Param('publish_mask', True, "Publish 'segmentation/mask' (mono8 class ids, mono16 above 256 classes) and "
           "'segmentation/mask/compressed' (the same as lossless PNG).", dynamic=True),
     Param('publish_color_mask', True, "Publish 'segmentation/color_mask' (rgb8 class colours) and "
