@@ -71,7 +71,7 @@ def play(node: Node, reliability: str, height: int, width: int, frames: int, rat
     node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 10)
 
     def settled() -> bool:
-        """The node has answered or dropped every frame it got, and every answer's outputs are here."""
+        """Say whether the node has answered or dropped every frame it got and every answer's outputs are here."""
         if not counters.get('after the last frame'):
             return False
         handled = counters['frames out'] + counters['frames without subscribers'] + sum(
