@@ -108,8 +108,8 @@ def process_frame(pipeline: SegmentationPipeline, message, decode: Callable[[Any
                   topics: frozenset[str] | None = None) -> Processed:
     """Segment one camera message (:func:`process_frames` for one); ImageError if it cannot be decoded.
 
-    ``topics`` (keys of ``publishing.output_topic``) are the messages to build, else the raw image of each output
-    in ``want``.
+    ``topics`` (keys of ``publishing.output_topic``): the messages to build, and then the outputs they carry are
+    computed whatever ``want`` says; without them, the raw image of each output in ``want``.
     """
     job = Job(message, decode, want, stream) if topics is None else Job.for_topics(message, decode, topics, stream)
     outcome = process_frames(pipeline, [job], settings)[0]
