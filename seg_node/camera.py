@@ -2,8 +2,9 @@
 
 The subscription callback only counts the message, drops it if stale, and hands it to ``deliver`` (the node puts
 it in the camera's slot of its newest-frame mailbox); the worker does the rest. A camera named ``front``
-subscribes ``front/image`` (or ``front/image/compressed``) and publishes ``front/segmentation/*``; the unnamed
-camera uses the node's own namespace.
+subscribes ``front/image`` (or ``front/image/compressed``) and publishes ``front/segmentation/*`` (each output's
+Image, and for some a CompressedImage on ``<output topic>/compressed``); the unnamed camera uses the node's own
+namespace.
 """
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from seg_node.diagnostics import PipelineStats
 from seg_node.frame_path import decoder_for
 from seg_node.input_qos import Choice, choose
-from seg_node.pipeline import Outputs
-from seg_node.publishing import output_topic
+from seg_node.publishing import output_name, output_topic, topic_types
 from seg_node.refine.temporal import CameraStream
 
 
@@ -34,7 +34,11 @@ def _shape_of(message) -> tuple:
 
 
 class Camera:
-    """A camera's input subscription, its output publishers (``outputs``: names of OUTPUT_NAMES) and its counters."""
+    """A camera's input subscription, its output publishers and its counters.
+
+    ``outputs`` names outputs (of OUTPUT_NAMES); ``self.outputs`` has a publisher per topic key of each
+    (``publishing.topic_types``: the Image, and a CompressedImage twin).
+    """
 
     def __init__(self, node: Node, name: str, values: Mapping, outputs: list[str], output_qos: QoSProfile,
                  current_values: Callable[[], Mapping], deliver: Callable[[Camera, tuple], bool]) -> None:
@@ -44,8 +48,8 @@ class Camera:
         self.decode = decoder_for(self.message_type)
         self.topic = node.resolve_topic_name(_join(name, 'image/compressed' if compressed else 'image'))
         self.stats = PipelineStats()
-        self.outputs = {output: node.create_publisher(Image, _join(name, output_topic(output)), output_qos)
-                        for output in outputs}
+        self.outputs = {key: node.create_publisher(kind, _join(name, output_topic(key)), output_qos)
+                        for key, kind in topic_types(outputs).items()}
         self.stream = CameraStream()  # the camera's state across frames (temporal smoothing)
         self.qos: Choice | None = None
         self._mode, self._depth = values['qos_reliability'], values['qos_depth']
@@ -75,13 +79,12 @@ class Camera:
             self._subscription = None
 
     def subscribers(self) -> list[str]:
-        """Return the outputs someone subscribes to."""
-        return [name for name, publisher in self.outputs.items() if publisher.get_subscription_count() > 0]
+        """Return the topic keys ('mask', 'overlay/compressed', ...) someone subscribes to."""
+        return [key for key, publisher in self.outputs.items() if publisher.get_subscription_count() > 0]
 
-    def wanted(self, values: Mapping) -> Outputs:
-        """Return the outputs to compute: those enabled by ``publish_<name>`` that someone subscribes to."""
-        return Outputs(**{name: values[f'publish_{name}'] and publisher.get_subscription_count() > 0
-                          for name, publisher in self.outputs.items()})
+    def wanted(self, values: Mapping) -> frozenset[str]:
+        """Return the topic keys to publish: those someone subscribes to whose output ``publish_<name>`` enables."""
+        return frozenset(key for key in self.subscribers() if values[f'publish_{output_name(key)}'])
 
     def _on_message(self, message) -> None:
         self.stats.count('in')

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STAGES = ('queued', 'decode', 'preprocess', 'inference', 'postprocess', 'message', 'publish', 'total')
+STAGES = ('queued', 'decode', 'preprocess', 'inference', 'postprocess', 'message', 'compress', 'publish',
+          'total')
 DROP_REASONS = ('replaced', 'stale', 'malformed', 'failed')
 OK, WARN, ERROR = 0, 1, 2
 #: Seconds of input without any output before it is reported.

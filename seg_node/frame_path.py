@@ -11,9 +11,10 @@ from typing import Any, Callable
 
 from sensor_msgs.msg import CompressedImage, Image
 
+from seg_node.compression import CODECS, compressed_message
 from seg_node.image_codec import Frame, ImageError, decode_compressed, decode_image
-from seg_node.pipeline import FrameSettings, Outputs, Result, SegmentationPipeline
-from seg_node.publishing import image_message, output_images
+from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, Result, SegmentationPipeline
+from seg_node.publishing import image_message, is_compressed, output_images, output_name
 from seg_node.refine.temporal import CameraStream
 
 
@@ -24,21 +25,39 @@ def decoder_for(message_type: type) -> Callable[[Any], Frame]:
 
 @dataclass
 class Processed:
-    """One frame's outputs: the pipeline's arrays, the messages of the outputs asked for, seconds per stage."""
+    """One frame's outputs: the pipeline's arrays, the messages of the topics asked for, seconds per stage."""
 
     result: Result
-    messages: dict[str, Image]
+    messages: dict[str, Image | CompressedImage]
     timings: dict[str, float]
 
 
 @dataclass(frozen=True)
 class Job:
-    """A camera message to segment: how to decode it and which outputs it needs."""
+    """A camera message to segment: how to decode it, which outputs it needs and which messages to build.
+
+    ``topics`` are keys of ``publishing.output_topic`` ('mask', 'mask/compressed', ...); None builds the raw
+    image of each output in ``want``.
+    """
 
     message: Any
     decode: Callable[[Any], Frame]
     want: Outputs
     stream: CameraStream | None = None  # the camera's state across frames (temporal smoothing)
+    topics: frozenset[str] | None = None
+
+    @classmethod
+    def for_topics(cls, message, decode: Callable[[Any], Frame], topics: frozenset[str],
+                   stream: CameraStream | None = None) -> Job:
+        """Return the job that builds the messages of ``topics``, computing only the outputs they carry."""
+        names = {output_name(key) for key in topics}
+        return cls(message, decode, Outputs(**{name: name in names for name in OUTPUT_NAMES}), stream, topics)
+
+    def topic_keys(self) -> list[str]:
+        """Return the topic keys whose messages this job builds."""
+        if self.topics is None:
+            return [name for name in OUTPUT_NAMES if getattr(self.want, name)]
+        return sorted(self.topics)
 
 
 def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
@@ -46,9 +65,10 @@ def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
     """Segment several cameras' messages together (one inference where the model batches); one outcome per job.
 
     A message that cannot be decoded gives its ImageError in its place; the others are served. Each
-    ``Processed.messages`` holds one sensor_msgs/Image per output in the job's ``want`` (keys as in
-    :class:`Outputs`), each with the job message's header; ``timings`` has decode, preprocess, inference (its
-    batch's), postprocess and message. A job's ``stream`` is told the message's stamp and frame_id.
+    ``Processed.messages`` holds one message per topic key of the job (:meth:`Job.topic_keys`), each with the job
+    message's header: a sensor_msgs/Image, or for ``<name>/compressed`` a CompressedImage (``compression``);
+    ``timings`` has decode, preprocess, inference (its batch's), postprocess, message and, where a compressed
+    image was built, compress. A job's ``stream`` is told the message's stamp and frame_id.
     """
     outcomes: list[Processed | ImageError | None] = [None] * len(jobs)
     decoded, decode_seconds = [], {}
@@ -68,18 +88,31 @@ def process_frames(pipeline: SegmentationPipeline, jobs: list[Job],
     for (index, frame), result in zip(decoded, results):
         start = time.perf_counter()
         header = jobs[index].message.header
-        messages = {name: image_message(pixels, encoding, header)
-                    for name, (pixels, encoding) in output_images(result, frame.bgr).items()
-                    if getattr(jobs[index].want, name)}
+        images = output_images(result, frame.bgr)
+        keys = jobs[index].topic_keys()
+        messages = {key: image_message(*images[key], header) for key in keys if key in images}
         timings = {'decode': decode_seconds[index], **result.timings, 'message': time.perf_counter() - start}
+        compressed = [key for key in keys if is_compressed(key) and output_name(key) in images]
+        if compressed:
+            start = time.perf_counter()
+            for key in compressed:
+                name = output_name(key)
+                messages[key] = compressed_message(*images[name], CODECS[name], header, settings.jpeg_quality)
+            timings['compress'] = time.perf_counter() - start
         outcomes[index] = Processed(result, messages, timings)
     return outcomes
 
 
 def process_frame(pipeline: SegmentationPipeline, message, decode: Callable[[Any], Frame], want: Outputs,
-                  settings: FrameSettings, stream: CameraStream | None = None) -> Processed:
-    """Segment one camera message (:func:`process_frames` for one); ImageError if it cannot be decoded."""
-    outcome = process_frames(pipeline, [Job(message, decode, want, stream)], settings)[0]
+                  settings: FrameSettings, stream: CameraStream | None = None,
+                  topics: frozenset[str] | None = None) -> Processed:
+    """Segment one camera message (:func:`process_frames` for one); ImageError if it cannot be decoded.
+
+    ``topics`` (keys of ``publishing.output_topic``): the messages to build, and then the outputs they carry are
+    computed whatever ``want`` says; without them, the raw image of each output in ``want``.
+    """
+    job = Job(message, decode, want, stream) if topics is None else Job.for_topics(message, decode, topics, stream)
+    outcome = process_frames(pipeline, [job], settings)[0]
     if isinstance(outcome, ImageError):
         raise outcome
     return outcome

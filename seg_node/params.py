@@ -69,14 +69,23 @@ PARAMS: tuple[Param, ...] = (
     Param('cameras', [], "Camera namespaces served with one model session: camera NAME subscribes 'NAME/image' "
           "(or 'NAME/image/compressed') and publishes 'NAME/segmentation/*'. Empty: one camera, 'image' in the "
           "node's namespace.", example=['front']),
-    Param('qos_depth', 2, 'History depth of the image subscription and of the publishers.', low=1, high=100),
-    Param('publish_mask', True, "Publish 'segmentation/mask' (mono8 class ids, mono16 above 256 classes).",
-          dynamic=True),
-    Param('publish_color_mask', True, "Publish 'segmentation/color_mask' (rgb8 class colours).", dynamic=True),
-    Param('publish_overlay', True, "Publish 'segmentation/overlay' (the input blended with the colours).",
-          dynamic=True),
+    Param('qos_depth', 2, 'History depth of the image subscription (the node keeps only the newest frame).',
+          low=1, high=100),
+    Param('output_qos_depth', 50, 'History depth of the outputs (reliable, keep last): the frames a publisher '
+          'keeps for a reliable subscriber until it has acknowledged them. Fast DDS repairs a lost sample after '
+          'its heartbeat period (3 s by default), so this should cover 3 s of frames (docs/performance.md).',
+          low=1, high=200),
+    Param('publish_mask', True, "Publish 'segmentation/mask' (mono8 class ids, mono16 above 256 classes) and "
+          "'segmentation/mask/compressed' (the same as lossless PNG).", dynamic=True),
+    Param('publish_color_mask', True, "Publish 'segmentation/color_mask' (rgb8 class colours) and "
+          "'segmentation/color_mask/compressed' (JPEG).", dynamic=True),
+    Param('publish_overlay', True, "Publish 'segmentation/overlay' (the input blended with the colours) and "
+          "'segmentation/overlay/compressed' (JPEG).", dynamic=True),
     Param('publish_confidence', True, "Publish 'segmentation/confidence' (mono8, winning class probability x "
           '255; the same header as the mask, for an exact-time synchronizer).', dynamic=True),
+    Param('jpeg_quality', 80, "JPEG quality (1-100) of 'segmentation/color_mask/compressed' and "
+          "'segmentation/overlay/compressed' (sensor_msgs/CompressedImage, encoded only while subscribed; "
+          "'segmentation/mask/compressed' is lossless PNG).", dynamic=True, low=1, high=100),
     Param('overlay_alpha', 0.5, 'Weight of the class colours in the overlay.', dynamic=True, low=0.0, high=1.0),
     Param('max_frame_age_ms', 0, 'Frames older than this on arrival (header stamp vs. now) are dropped and '
           'counted; 0 = off.', dynamic=True, low=0, high=60000),

@@ -128,6 +128,7 @@ class FrameSettings:
     temporal_reset_ms: int
     min_region_px: int
     upsample: str
+    jpeg_quality: int
 
     def score_refinements(self) -> list[str]:
         """Return the parameters that switch on a refinement working on class scores (none: labels as always)."""

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
+from seg_node.compression import CODECS
 from seg_node.image_codec import fill_image
 
 try:  # vision_msgs is optional: Nav2's semantic_segmentation_layer reads its LabelInfo
@@ -17,9 +18,37 @@ LABEL_INFO_TOPIC = 'segmentation/label_info'
 GROUP_INFO_TOPIC = 'segmentation/group_label_info'
 
 
-def output_topic(name: str) -> str:
-    """Return the topic of output ``name`` (one of ``pipeline.OUTPUT_NAMES``), relative to the node's namespace."""
-    return f'segmentation/{name}'
+#: The last part of the topic of an output's compressed twin, as image_transport names it.
+COMPRESSED = 'compressed'
+
+
+def output_topic(key: str) -> str:
+    """Return the topic of output ``key``, relative to the node's namespace.
+
+    A key is an output's name (one of ``pipeline.OUTPUT_NAMES``: its sensor_msgs/Image) or ``<name>/compressed``
+    (its CompressedImage, for the outputs in ``compression.CODECS``).
+    """
+    return f'segmentation/{key}'
+
+
+def output_name(key: str) -> str:
+    """Return the output a topic key carries: ``mask`` for both ``mask`` and ``mask/compressed``."""
+    return key.split('/', 1)[0]
+
+
+def is_compressed(key: str) -> bool:
+    """Whether topic key ``key`` carries a CompressedImage."""
+    return key.endswith(f'/{COMPRESSED}')
+
+
+def topic_types(names: list[str]) -> dict[str, type]:
+    """Return the topic key and message type of each of ``names``' topics: the raw image, and a compressed twin."""
+    types = {}
+    for name in names:
+        types[name] = Image
+        if name in CODECS:
+            types[f'{name}/{COMPRESSED}'] = CompressedImage
+    return types
 
 
 def image_message(pixels: np.ndarray, encoding: str, header) -> Image:

@@ -91,7 +91,7 @@ class Segmenter:
         pipeline.run(Frame(np.zeros((height, width, 3), np.uint8), False), Outputs(mask=True),
                      FrameSettings.from_values(values))  # the first run allocates and optimizes
         self.values, self.engine, self.pipeline = MappingProxyType(values), engine, pipeline
-        output_qos = QoSProfile(depth=values['qos_depth'], reliability=ReliabilityPolicy.RELIABLE)
+        output_qos = QoSProfile(depth=values['output_qos_depth'], reliability=ReliabilityPolicy.RELIABLE)
         outputs = [name for name in OUTPUT_NAMES if name != 'group_mask' or pipeline.groups]
         self.cameras = [Camera(self.node, name, values, outputs, output_qos, lambda: self.values, self._deliver)
                         for name in values['cameras'] or ['']]
@@ -172,12 +172,12 @@ class Segmenter:
             cameras, jobs, arrivals = [], [], []
             try:
                 for camera, (message, arrived) in taken.items():
-                    want = camera.wanted(values)
-                    if not want.any():
+                    topics = camera.wanted(values)
+                    if not topics:
                         camera.stats.count('idle')
                         continue
                     cameras.append(camera)
-                    jobs.append(Job(message, camera.decode, want, camera.stream))
+                    jobs.append(Job.for_topics(message, camera.decode, topics, camera.stream))
                     arrivals.append(arrived)
                 if jobs:
                     self._process(cameras, jobs, arrivals, FrameSettings.from_values(values))

@@ -17,7 +17,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from seg_node.image_codec import decode_image, encode_pixels, fill_image
 from seg_node.pipeline import OUTPUT_NAMES
-from seg_node.publishing import output_topic
+from seg_node.publishing import is_compressed, output_topic
 
 #: The outputs every node publishes (group_mask only with class_groups).
 OUTPUTS = tuple(name for name in OUTPUT_NAMES if name != 'group_mask')
@@ -69,6 +69,7 @@ class Peer:
     """A test-side node: a camera publisher (best effort unless ``reliable``) and subscribers to every output.
 
     With ``namespace``, it is the node's camera of that name: ``<namespace>/image``, ``<namespace>/segmentation/*``.
+    ``topics`` are topic keys of ``publishing.output_topic``: 'mask', ..., and 'mask/compressed' (a CompressedImage).
     """
 
     def __init__(self, compressed: bool = False, topics: tuple[str, ...] = OUTPUTS, camera: str = 'image',
@@ -79,9 +80,10 @@ class Peer:
         self.prefix = f'{namespace}/' if namespace else ''
         camera = f'{self.prefix}{camera}/compressed' if compressed else f'{self.prefix}{camera}'
         self.publisher = self.node.create_publisher(CompressedImage if compressed else Image, camera, qos)
-        self.received: dict[str, list[Image]] = {name: [] for name in topics}
+        self.received: dict[str, list] = {name: [] for name in topics}
         for name in topics:
-            self.node.create_subscription(Image, self.prefix + output_topic(name),
+            self.node.create_subscription(CompressedImage if is_compressed(name) else Image,
+                                          self.prefix + output_topic(name),
                                           lambda m, name=name: self.received[name].append(m), 10)
         self.diagnostics: list[DiagnosticArray] = []
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self.diagnostics.append, 10)
@@ -145,7 +147,7 @@ class Peer:
             f'no {output} came back for stamp {stamp_sec}'
         return answered()
 
-    def replies(self, stamp_sec: int, *outputs: str, timeout: float = 10.0) -> list[Image]:
+    def replies(self, stamp_sec: int, *outputs: str, timeout: float = 10.0) -> list:
         """Wait for each of ``outputs`` stamped ``stamp_sec``; return them in that order."""
         def reply(name: str) -> Image | None:
             return next((m for m in self.received[name] if m.header.stamp.sec == stamp_sec), None)

@@ -1,6 +1,7 @@
 """Several cameras in one node (parameter ``cameras``): one model session, each camera its own topics and header."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -19,7 +20,8 @@ def start(tmp_path, cameras: list[Peer], **params) -> NodeProcess:
 
 
 def test_each_camera_gets_its_own_masks_with_its_own_header(tmp_path):
-    front, rear = Peer(namespace='front', topics=('mask', 'overlay')), Peer(namespace='rear', topics=('mask',))
+    front = Peer(namespace='front', topics=('mask', 'overlay'))
+    rear = Peer(namespace='rear', topics=('mask', 'mask/compressed'))
     process = start(tmp_path, [front, rear], model_path=mf.save(tmp_path, batch='batch'))
     try:
         pictures = {'front': mf.random_blocks(48, 64, 8, seed=31), 'rear': mf.random_blocks(24, 40, 4, seed=32)}
@@ -29,6 +31,10 @@ def test_each_camera_gets_its_own_masks_with_its_own_header(tmp_path):
                                                frame_id=f'{name}_optical')
             assert reply.header.frame_id == f'{name}_optical'
             assert (reply.height, reply.width) == pictures[name].shape[:2]
+        packed = rear.replies(1, 'mask/compressed')[0]  # rear/segmentation/mask/compressed, with rear's header
+        assert packed.header.frame_id == 'rear_optical'
+        np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(packed.data, np.uint8), cv2.IMREAD_UNCHANGED),
+                                      mf.expected_labels(pictures['rear']))
         for stamp in range(2, 6):  # both cameras at once: the frames may share a batch
             front.send(image_msg(pictures['front']), stamp, frame_id='front_optical')
             rear.send(image_msg(pictures['rear'], 'bgr8'), stamp, frame_id='rear_optical')

@@ -57,6 +57,10 @@ def summarize(results: dict) -> dict:
             size = key.split()[1]
             node = inproc[f'pipeline {size} all']['total']['p50_ms']
             summary[f'reference / node pipeline {size} (all outputs)'] = round(inproc[key]['p50_ms'] / node, 2)
+        if key.startswith('pipeline ') and key.endswith(' all+compressed'):
+            size = key.split()[1]
+            summary[f'node pipeline {size}: all+compressed / all'] = round(
+                inproc[key]['total']['p50_ms'] / inproc[f'pipeline {size} all']['total']['p50_ms'], 3)
     for key, row in dds.items():
         size = key.split()[-1]
         if key.startswith('node '):
@@ -94,6 +98,8 @@ def report(results: dict) -> str:
         elif isinstance(value, dict):
             for key, inner in value.items():
                 flat(f'{prefix} {key}'.strip(), inner)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            lines.append(f'  {prefix:<42} {value}')
 
     for section in ('in_process', 'versus', 'dds', 'scaling', 'cameras'):
         if section in results:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,7 +20,8 @@ from seg_node.frame_path import process_frame
 from seg_node.image_codec import Frame, decode_image, encode_pixels, fill_image
 from seg_node.inference import InferenceEngine
 from seg_node.pipeline import OUTPUT_NAMES, FrameSettings, Outputs, build_pipeline, default_values
-from seg_node.publishing import output_topic
+from seg_node.compression import CODECS, compressed_message
+from seg_node.publishing import is_compressed, output_images, output_name, output_topic, topic_types
 from segtool.bench import SIZES
 from segtool.bench.probe import DdsProbe, cpu_seconds, rss_mb, start_process, stop_process, usage
 from segtool.bench.timing import WARMUP_CALLS, percentiles, seconds, take_turns, timed
@@ -50,29 +52,58 @@ def in_process_rows(model: str, frames: dict[str, np.ndarray], repeats: int) -> 
     rows = {'bare': percentiles(timed(lambda: engine.run(tensor), repeats)), 'provider': engine.provider,
             'model_input': list(input_hw), 'model_spec': engine.spec.describe()}
     every = Outputs(mask=True, color_mask=True, overlay=True, confidence=True)
+    raw = [name for name in OUTPUT_NAMES if getattr(every, name)]
+    compressed = frozenset(key for key in topic_types(raw) if key.endswith('/compressed'))
     for size, rgb in frames.items():
         msg = Image()
         fill_image(msg, encode_pixels(rgb, 'rgb8'), 'rgb8')
 
-        def node_frame(want: Outputs) -> dict[str, float]:
+        def node_frame(want: Outputs, topics: frozenset[str] | None = None) -> dict[str, float]:
             start = time.perf_counter()
-            timings = process_frame(pipeline, msg, decode_image, want, settings).timings
+            timings = process_frame(pipeline, msg, decode_image, want, settings, topics=topics).timings
             return {**timings, 'total': time.perf_counter() - start}
 
         reference_args = (rgb, engine.session, engine.spec.input_name, input_hw, values['mean'], values['std'],
                           np.reshape(values['palette'], (-1, 3)), settings.overlay_alpha)
         results = take_turns({'mask': lambda call: node_frame(Outputs(mask=True)),
                               'all': lambda call: node_frame(every),
+                              'all+compressed': lambda call: node_frame(every, frozenset(raw) | compressed),
+                              'compressed only': lambda call: node_frame(every, compressed),
                               'reference': lambda call: seconds(lambda: reference_pipeline(*reference_args))},
                              repeats, block=10, block_warmup=2)  # each warm, as if it ran alone
-        for label in ('mask', 'all'):
+        for label in ('mask', 'all', 'all+compressed', 'compressed only'):
             frames_stages = results[label]
             rows[f'pipeline {size} {label}'] = {
                 stage: percentiles([f[stage] for f in frames_stages]) for stage in frames_stages[0]}
+        rows.update(compression_rows(pipeline, msg, size, settings, frozenset(raw) | compressed, repeats))
         rows[f'reference {size} all'] = percentiles(results['reference'])
         node_labels = pipeline.run(Frame(rgb, bgr=False), Outputs(mask=True), settings).labels
         rows[f'mask agreement node vs reference {size}'] = round(
             float((node_labels == reference_pipeline(*reference_args)[0]).mean()), 5)
+    return rows
+
+
+def compression_rows(pipeline, msg: Image, size: str, settings: FrameSettings, topics: frozenset[str],
+                     repeats: int) -> dict:
+    """Bytes per frame of each output message, the JPEG ones at other qualities too, and each encoder's time."""
+    every = Outputs(mask=True, color_mask=True, overlay=True, confidence=True)
+    processed = process_frame(pipeline, msg, decode_image, every, settings, topics=topics)
+    rows = {f'bytes per frame {size}': {key: len(m.data) for key, m in sorted(processed.messages.items())}}
+    for quality in (50, 95):
+        messages = process_frame(pipeline, msg, decode_image, every, replace(settings, jpeg_quality=quality),
+                                 topics=topics).messages
+        rows[f'bytes per frame {size} jpeg_quality {quality}'] = {
+            key: len(m.data) for key, m in sorted(messages.items())
+            if is_compressed(key) and CODECS[output_name(key)] == 'jpeg'}
+    images = output_images(processed.result, bgr=False)
+    encoders = {key: lambda name=output_name(key): compressed_message(
+        *images[name], CODECS[name], msg.header, settings.jpeg_quality) for key in topics if is_compressed(key)}
+    # the mask's PNG as OpenCV writes it by default (every row filter tried), for comparison
+    encoders['mask/compressed with OpenCV default PNG'] = lambda: cv2.imencode(
+        '.png', processed.result.labels, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    samples = take_turns({key: lambda call, encode=encode: seconds(encode) for key, encode in encoders.items()},
+                         repeats, block=10, block_warmup=2)
+    rows.update({f'encode {size} {key}': percentiles(samples[key]) for key in sorted(encoders)})
     return rows
 
 

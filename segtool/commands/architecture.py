@@ -27,6 +27,7 @@ OUTSIDE = {
     'camera': ('camera driver\nsensor_msgs/Image', 'ellipse'),
     'outputs': ('segmentation/mask, color_mask,\noverlay, confidence, label_info,\ngroup_mask, group_label_info',
                 'ellipse'),
+    'compressed_outputs': ('segmentation/mask/compressed,\ncolor_mask/compressed,\noverlay/compressed', 'ellipse'),
     'diagnostic_topic': ('/diagnostics', 'ellipse'),
     'model_file': ('model.onnx\n(ONNX + seg_node metadata)', 'note'),
 }
@@ -51,6 +52,8 @@ FLOW = (
     ('seg_node.refine.regions', 'seg_node.refine.groups', 'labels', 'dashed'),
     ('seg_node.refine.groups', 'seg_node.publishing', 'group ids', 'dashed'),
     ('seg_node.publishing', 'outputs', 'camera header'),
+    ('seg_node.publishing', 'seg_node.compression', 'while subscribed', 'dashed'),
+    ('seg_node.compression', 'compressed_outputs', 'PNG, JPEG'),
     ('seg_node.frame_path', 'seg_node.pipeline', 'runs', 'dashed'),
     ('seg_node.segmenter', 'seg_node.diagnostics', 'timings, drops'),
     ('seg_node.diagnostics', 'diagnostic_topic', '1 Hz'),

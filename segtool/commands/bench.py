@@ -12,7 +12,10 @@ DESCRIPTION = """\
 
 Rows, all on the same model file and frames:
   bare        onnxruntime ``run`` on a ready input tensor (the floor);
-  pipeline    the node's in-process stages (decode, preprocess, inference, postprocess, message build);
+  pipeline    the node's in-process stages (decode, preprocess, inference, postprocess, message build, compress):
+              mask only, all four raw outputs, all + the three compressed ones, the compressed ones alone;
+  bytes       per frame, of each raw and compressed output message (the JPEG ones also at quality 50 and 95);
+  encode      each compressed output's encoder alone (PNG mask, JPEG colour mask and overlay);
   reference   a seed-style pipeline (numpy normalize, full-resolution logits, numpy argmax, palette, blend);
   relay       frames through a do-nothing node and back: the DDS floor for a Python node;
   node        ``seg_node`` in its own process: publish -> mask received (closed loop), mask only / all outputs;
