@@ -12,6 +12,7 @@ import pytest
 
 from ros_harness import NodeProcess, Peer, image_msg, pixels_of
 from seg_node.label_sets import ROAD
+from seg_node.package_files import ROAD_MODEL
 from segtool import road_scenes
 from segtool.datasets import ROAD_SEEDS
 from segtool.training.metrics import ConfusionMatrix
@@ -28,7 +29,7 @@ def test_default_config_and_road_model_segment_held_out_scenes(tmp_path):
     process = NodeProcess(tmp_path, CONFIG)
     try:
         peer.wait_connected(process, timeout=60)
-        assert 'road_fastscnn.onnx' in process.log()
+        assert ROAD_MODEL in process.log()
         scores = ConfusionMatrix(len(ROAD.class_names))
         for index in range(SCENES):
             rgb, train_ids = road_scenes.generate_scene(ROAD_SEEDS['test'] + index, 480, 640)
