@@ -4,7 +4,8 @@ Run from the repository root: ``.venv/bin/python docs/eval/camera_qos.py [--fram
 one run on this machine (DDS on loopback, a domain of its own): a fresh ``seg_node`` (config/seg_node.yaml, the
 default model) and ``test/camera_peer.py`` (generated rgb8 road scenes, a process of its own), with
 config/fastdds_localhost.xml in neither process, in the camera's only, or in the node's only. It prints the
-table in README's layout: masks received / frames sent.
+table in README's layout: frames that reached the node / frames sent, and in brackets the masks that came back
+(fewer where the node is slower than the camera: a frame waiting for the worker is replaced by a newer one).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ COLUMNS = [('Fast DDS defaults in both processes', False, False),
 
 def run(camera: str, node_qos: str, camera_profile: bool, node_profile: bool, size: tuple[int, int],
         frames: int, rate: float, folder: Path) -> str:
-    """One cell: ``received/sent`` masks for one camera run against a fresh node."""
+    """One cell: ``in/sent (masks)`` for one camera run against a fresh node."""
     node_env = loopback(dict(os.environ), profile=node_profile)
     node = start_process(['-m', 'seg_node.node', '--ros-args', '--params-file', str(config_file('seg_node.yaml')),
                           '-p', f'qos_reliability:={node_qos}'], folder / 'node.log', node_env)
@@ -48,7 +49,7 @@ def run(camera: str, node_qos: str, camera_profile: bool, node_profile: bool, si
     if peer.returncode:
         return f'failed ({peer.stderr.strip().splitlines()[-1] if peer.stderr.strip() else peer.returncode})'
     result = json.loads(peer.stdout.splitlines()[-1])
-    return f"{result['received']}/{result['sent']}"
+    return f"{result['node'].get('frames in', 0)}/{result['sent']} ({result['received']})"
 
 
 def main() -> None:
