@@ -20,7 +20,7 @@ UV := $(VENV)/bin/uv
 # uv reads no pip.conf: it also looks where pip is told to find wheels on local disk (torch's CPU build, where
 # a machine keeps it there; elsewhere e.g. FIND_LINKS=https://download.pytorch.org/whl/cpu/torch/).
 FIND_LINKS ?= $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
-UV_PIP = VIRTUAL_ENV=$(abspath $(1)) $(1)/bin/uv pip install -q --python $(abspath $(1))/bin/python \
+UV_PIP = VIRTUAL_ENV=$(abspath $(1)) $(1)/bin/uv pip install -q --compile-bytecode --python $(abspath $(1))/bin/python \
 	$(addprefix --find-links ,$(FIND_LINKS))
 LOCK_ARGS ?=
 
