@@ -1,13 +1,14 @@
 """ament_python package seg_node: also pip-installable into a plain venv (see README)."""
 from glob import glob
+from pathlib import Path
 
 from setuptools import find_packages, setup
 
 PACKAGE = 'seg_node'
-ROS_WHEELS = [
-    'ros-rclpy', 'ros-sensor-msgs', 'ros-std-msgs', 'ros-diagnostic-msgs', 'ros-rcl-interfaces',
-    'ros-ament-index-python', 'ros-rmw-fastrtps-cpp', 'ros-lifecycle-msgs', 'ros-rcl-lifecycle',
-]
+# The ROS 2 packages the node needs as PyPI wheels: Kilted's are named ros-<package> (the Makefile's Jazzy venv reads
+# the same list as ros-jazzy-<package>).
+ROS_PACKAGES = Path(__file__).parent / 'requirements' / 'ros-packages.txt'
+ROS_WHEELS = [f'ros-{name}' for name in ROS_PACKAGES.read_text().split()]
 # What `make test` needs to build test/msg_packages/vision_msgs (not on PyPI) into the venv; the wheels leave some
 # of their build dependencies undeclared, hence the explicit list.
 MESSAGE_BUILD = [

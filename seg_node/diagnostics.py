@@ -25,6 +25,11 @@ NO_INPUT_S = 5.0
 CHANGE_HOLD_S = 5.0
 
 
+def status_name(node: str, camera: str = '') -> str:
+    """Name a camera's /diagnostics status: ``<node's full name>: <camera>``, or ``: segmentation`` for one unnamed."""
+    return f'{node}: {camera or "segmentation"}'
+
+
 @dataclass(frozen=True)
 class Health:
     """A status level (OK, WARN, ERROR) and the message that names its causes."""

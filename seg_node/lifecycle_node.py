@@ -11,8 +11,7 @@ import sys
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
 from seg_node.entry_point import run
-from seg_node.node import NODE_NAME
-from seg_node.params import ParamError
+from seg_node.params import NODE_NAME, ParamError
 from seg_node.segmenter import STARTUP_ERRORS, Segmenter
 
 

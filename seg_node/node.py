@@ -10,9 +10,8 @@ import sys
 from rclpy.node import Node
 
 from seg_node.entry_point import run
+from seg_node.params import NODE_NAME
 from seg_node.segmenter import STARTUP_ERRORS, Segmenter
-
-NODE_NAME = 'seg_node'
 
 
 class SegNode(Node):

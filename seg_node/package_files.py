@@ -9,6 +9,9 @@ from pathlib import Path
 from seg_node.inference import ModelError
 
 PACKAGE = 'seg_node'
+#: The models shipped in models/ (models/README.md says how each was made).
+ROAD_MODEL = 'road_fastscnn.onnx'
+PERSON_MODEL = 'person_selfie.onnx'
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 # The variables through which Fast DDS finds an XML profile (config/fastdds_*.xml): 3.x, Kilted on, reads the first
 # (and warns that the second is deprecated); 2.x, Humble and Jazzy, reads only the second.

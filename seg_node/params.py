@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from seg_node.inference import PROVIDERS
+from seg_node.package_files import ROAD_MODEL
 from seg_node.preprocessing import RESIZE_MODES
 from seg_node.refine.upsample import UPSAMPLE_MODES
 
-DEFAULT_MODEL = 'road_fastscnn.onnx'
+NODE_NAME = 'seg_node'
+DEFAULT_MODEL = ROAD_MODEL
 _CAMERA_NAME = re.compile(r'/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*')
 FROM_MODEL = None
 

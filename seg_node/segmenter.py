@@ -20,7 +20,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from seg_node import publishing
 from seg_node.camera import Camera
-from seg_node.diagnostics import ERROR, OK, Health
+from seg_node.diagnostics import ERROR, OK, Health, status_name
 from seg_node.frame_path import Job, process_frames
 from seg_node.image_codec import Frame, ImageError
 from seg_node.inference import InferenceEngine, ModelError
@@ -247,7 +247,7 @@ class Segmenter:
                 health = Health(OK, 'inactive: not subscribed to the camera')
             elif not worker_alive:
                 health = Health(ERROR, f'the worker thread stopped: no frame is processed; {health.message}')
-            name = f'{self.node.get_fully_qualified_name()}: {camera.name or "segmentation"}'
+            name = status_name(self.node.get_fully_qualified_name(), camera.name)
             statuses.append(publishing.diagnostics_status(name, self.engine.provider, _LEVELS[health.level],
                                                           health.message, values))
         self._diagnostics.publish(publishing.diagnostics_array(self.node.get_clock().now().to_msg(), statuses))

@@ -12,10 +12,9 @@ from typing import Mapping
 
 import yaml
 
-from seg_node.params import BY_NAME, FROM_MODEL, PARAMS, ParamError, check
+from seg_node.params import BY_NAME, FROM_MODEL, NODE_NAME, PARAMS, ParamError, check
 from seg_node.pipeline import SegmentationPipeline, build_pipeline, model_defaults, open_engine
 
-NODE_NAME = 'seg_node'
 #: Sections of a params file that apply to the node, weakest first.
 SECTIONS = ('/**', f'/**/{NODE_NAME}', NODE_NAME, f'/{NODE_NAME}')
 #: Parameters every ROS 2 node has: valid in a params file, meaningless offline.

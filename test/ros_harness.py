@@ -15,17 +15,19 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
+from seg_node.diagnostics import status_name
 from seg_node.image_codec import decode_image, encode_pixels, fill_image
+from seg_node.params import NODE_NAME
 from seg_node.pipeline import OUTPUT_NAMES
 from seg_node.publishing import is_compressed, output_topic
 
 #: The outputs every node publishes (group_mask only with class_groups).
 OUTPUTS = tuple(name for name in OUTPUT_NAMES if name != 'group_mask')
-#: The /diagnostics status of a node named seg_node in the root namespace with one unnamed camera.
-STATUS_NAME = '/seg_node: segmentation'
+#: The /diagnostics status of the node in the root namespace with one unnamed camera.
+STATUS_NAME = status_name(f'/{NODE_NAME}')
 
 
-def write_params(tmp_path: Path, node: str = 'seg_node', **values) -> Path:
+def write_params(tmp_path: Path, node: str = NODE_NAME, **values) -> Path:
     """Write a ROS 2 params file for ``node`` (a node name, or ``/**`` for any node in any namespace)."""
     path = tmp_path / 'params.yaml'
     path.write_text(yaml.safe_dump({node: {'ros__parameters': values}}))

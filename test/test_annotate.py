@@ -7,7 +7,8 @@ import model_factory as mf
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
 from seg_node.model_metadata import ModelMetadata, write_metadata
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
+from seg_node.preprocessing import IMAGENET_MEAN, IMAGENET_STD
 from segtool import cli as segtool
 
 
@@ -31,10 +32,9 @@ def test_a_bare_model_runs_in_the_node_with_the_chosen_label_set(tmp_path, rgb_l
     assert engine.metadata == ModelMetadata(
         class_names=('reddish', 'greenish', 'blueish'), palette=((250, 0, 0), (0, 250, 0), (0, 0, 250)),
         mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), input_size=(24, 32), output_kind='logits')
-    values = model_defaults(engine.spec, engine.metadata)
     rgb = mf.random_blocks(48, 64, 8, seed=4)
-    result = SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), Outputs(color_mask=True),
-                                                                 FrameSettings.defaults())
+    result = build_pipeline(engine, default_values(engine)).run(Frame(rgb, False), Outputs(color_mask=True),
+                                                                FrameSettings.defaults())
     expected = mf.expected_labels(rgb)
     np.testing.assert_array_equal(result.labels, expected)
     np.testing.assert_array_equal(result.color_mask, np.array([(250, 0, 0), (0, 250, 0), (0, 0, 250)])[expected])
@@ -51,7 +51,7 @@ def test_defaults_come_from_the_model_and_the_node(tmp_path, capsys):
     assert segtool.main(['annotate', fixed, '-o', str(out), '--labels', str(labels)]) == 0
     meta = InferenceEngine(str(out), ['cpu']).metadata
     assert meta.input_size == (40, 60) and meta.output_kind == 'logits'  # shapes cannot tell a softmax apart
-    assert meta.mean == (0.485, 0.456, 0.406) and meta.std == (0.229, 0.224, 0.225)
+    assert meta.mean == IMAGENET_MEAN and meta.std == IMAGENET_STD
     assert segtool.main(['annotate', str(out), '-o', str(out), '--labels', str(labels), '--output-kind',
                          'probabilities']) == 0
     again = InferenceEngine(str(out), ['cpu'])

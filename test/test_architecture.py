@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from seg_node.package_files import resolve_model_path
+from seg_node.params import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What the robot's runtime must never load: the workbench and the libraries only it needs.
@@ -20,9 +21,9 @@ from sensor_msgs.msg import Image
 from seg_node.frame_path import process_frame
 from seg_node.image_codec import decode_image, fill_image
 from seg_node.inference import InferenceEngine
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
 engine = InferenceEngine(sys.argv[1], ['cpu'])
-pipeline = SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'letterbox')
+pipeline = build_pipeline(engine, {**default_values(engine), 'resize_mode': 'letterbox'})
 message = Image()
 fill_image(message, np.zeros((48, 64, 3), np.uint8), 'rgb8')
 every = Outputs(mask=True, color_mask=True, overlay=True, confidence=True)
@@ -34,7 +35,7 @@ print(json.dumps(sorted(sys.modules)))
 
 def test_the_runtime_loads_nothing_of_the_workbench():
     """Import every seg_node module and segment a frame with the shipped model in a fresh interpreter."""
-    model = resolve_model_path('road_fastscnn.onnx')
+    model = resolve_model_path(DEFAULT_MODEL)
     result = subprocess.run([sys.executable, '-c', RUNTIME_PROBE, model], capture_output=True, text=True,
                             cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -7,6 +7,8 @@ import pytest
 
 import model_factory as mf
 from ros_harness import NodeProcess, Peer, image_msg, pixels_of, values_of, write_params
+from seg_node.diagnostics import status_name
+from seg_node.params import NODE_NAME
 
 
 pytestmark = pytest.mark.usefixtures('ros')
@@ -45,8 +47,8 @@ def test_each_camera_gets_its_own_masks_with_its_own_header(tmp_path):
             for mask in camera.received['mask']:
                 assert mask.header.frame_id == f'{name}_optical'
                 np.testing.assert_array_equal(pixels_of(mask), mf.expected_labels(pictures[name]))
-        front.wait_status(lambda s: int(values_of(s)['frames out']) > 0, name='/seg_node: front')
-        rear.wait_status(lambda s: int(values_of(s)['frames out']) > 0, name='/seg_node: rear')
+        front.wait_status(lambda s: int(values_of(s)['frames out']) > 0, name=status_name(f'/{NODE_NAME}', 'front'))
+        rear.wait_status(lambda s: int(values_of(s)['frames out']) > 0, name=status_name(f'/{NODE_NAME}', 'rear'))
     finally:
         front.close()
         rear.close()
@@ -67,7 +69,7 @@ def test_frames_waiting_together_go_through_the_model_as_one_batch(tmp_path):
             left.spin_until(lambda: False, 0.05)
         for camera, name in ((left, 'left'), (right, 'right')):
             status = camera.wait_status(lambda s: int(values_of(s)['frames run in a batch']) > 0,
-                                        name=f'/seg_node: {name}', timeout=60)
+                                        name=status_name(f'/{NODE_NAME}', name), timeout=60)
             assert int(values_of(status)['frames out']) >= int(values_of(status)['frames run in a batch'])
             assert all(m.header.stamp.sec <= 8 and m.height == 120 for m in camera.received['mask'])
     finally:

@@ -8,6 +8,7 @@ from lifecycle_msgs.srv import ChangeState, GetState
 
 import model_factory as mf
 from ros_harness import NodeProcess, Peer, image_msg, pixels_of, write_params
+from seg_node.params import NODE_NAME
 
 
 pytestmark = pytest.mark.usefixtures('ros')
@@ -18,8 +19,8 @@ class Manager:
 
     def __init__(self, peer: Peer) -> None:
         self.peer = peer
-        self.change = peer.node.create_client(ChangeState, '/seg_node/change_state')
-        self.get = peer.node.create_client(GetState, '/seg_node/get_state')
+        self.change = peer.node.create_client(ChangeState, f'/{NODE_NAME}/change_state')
+        self.get = peer.node.create_client(GetState, f'/{NODE_NAME}/get_state')
         for client in (self.change, self.get):
             peer.wait_for_service(client)
 

@@ -14,6 +14,8 @@ from sensor_msgs.msg import CompressedImage, Image
 
 import model_factory as mf
 from ros_harness import OUTPUTS, NodeProcess, Peer, image_msg, pixels_of, values_of, write_params
+from seg_node.diagnostics import STAGES
+from seg_node.params import NODE_NAME
 
 
 pytestmark = pytest.mark.usefixtures('ros')
@@ -154,7 +156,7 @@ def test_camera_sized_frames_with_the_profile_all_come_back(tmp_path, model, siz
 
 def test_runtime_parameters_apply_or_are_rejected(tmp_path, peer, model):
     process = start(tmp_path, peer, model_path=model)
-    client = peer.node.create_client(SetParameters, '/seg_node/set_parameters')
+    client = peer.node.create_client(SetParameters, f'/{NODE_NAME}/set_parameters')
     try:
         peer.wait_for_service(client)
 
@@ -190,7 +192,7 @@ def test_diagnostics_report_rates_drops_and_stages(tmp_path, peer, model):
             kv.key == 'dropped (malformed)' and kv.value != '0'
             for d in peer.diagnostics for s in d.status for kv in s.values), 10)
         keys = {kv.key for d in peer.diagnostics for s in d.status for kv in s.values}
-        for stage in ('queued', 'decode', 'preprocess', 'inference', 'postprocess', 'publish', 'total'):
+        for stage in STAGES:
             assert f'{stage} ms p50/p99' in keys
         assert {'input fps', 'output fps', 'execution provider', 'dropped (replaced)'} <= keys
         assert any(s.hardware_id == 'CPUExecutionProvider' for d in peer.diagnostics for s in d.status)

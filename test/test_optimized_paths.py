@@ -6,7 +6,7 @@ import model_factory as mf
 from segtool.bench.rows import reference_pipeline
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
 from seg_node.postprocessing import Postprocessor, blend
 from seg_node.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Geometry, Preprocessor
 
@@ -51,9 +51,9 @@ def test_lookup_table_colours_equal_palette_indexing(tmp_path):
 def test_node_matches_the_reference_pipeline_at_model_resolution(tmp_path):
     """Same resolution in and out: argmax before or after upsampling is the same, so masks are equal."""
     engine = InferenceEngine(mf.save(tmp_path, size=(48, 64)), ['cpu'])
-    values = model_defaults(engine.spec, engine.metadata)
+    values = default_values(engine)
     rgb = np.random.default_rng(4).integers(0, 256, (48, 64, 3), np.uint8)
-    node = SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), Outputs(mask=True), SETTINGS)
+    node = build_pipeline(engine, values).run(Frame(rgb, False), Outputs(mask=True), SETTINGS)
     labels, _, _ = reference_pipeline(rgb, engine.session, 'image', (48, 64), values['mean'], values['std'],
                                       np.reshape(values['palette'], (-1, 3)), 0.5)
     np.testing.assert_array_equal(node.labels, labels)
@@ -62,9 +62,9 @@ def test_node_matches_the_reference_pipeline_at_model_resolution(tmp_path):
 def test_low_resolution_argmax_costs_only_boundary_pixels(tmp_path):
     """Argmax at model resolution then nearest upsampling differs from upsampled logits only near edges."""
     engine = InferenceEngine(mf.save(tmp_path, size=(60, 80)), ['cpu'])
-    values = model_defaults(engine.spec, engine.metadata)
+    values = default_values(engine)
     rgb = mf.random_blocks(480, 640, 24, seed=5)
-    node = SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), Outputs(mask=True), SETTINGS)
+    node = build_pipeline(engine, values).run(Frame(rgb, False), Outputs(mask=True), SETTINGS)
     labels, _, _ = reference_pipeline(rgb, engine.session, 'image', (60, 80), values['mean'], values['std'],
                                       np.reshape(values['palette'], (-1, 3)), 0.5)
     agreement = (node.labels == labels).mean()

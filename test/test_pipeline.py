@@ -10,7 +10,8 @@ import model_factory as mf
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine, ModelError
 from seg_node.params import ParamError
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
+from seg_node.pipeline import (FrameSettings, Outputs, build_pipeline, check_against_model, default_values,
+                               model_defaults)
 from seg_node.label_sets import voc_palette
 from seg_node.postprocessing import argmax_channels
 from seg_node.preprocessing import Geometry
@@ -19,11 +20,9 @@ ALL = Outputs(mask=True, color_mask=True, overlay=True, confidence=True)
 SETTINGS = FrameSettings.defaults()
 
 
-def pipeline(path, resize_mode='stretch', **overrides):
+def pipeline(path, **overrides):
     engine = InferenceEngine(path, ['cpu'])
-    values = {**model_defaults(engine.spec, engine.metadata), **overrides}
-    check_against_model(engine.spec, values)
-    return SegmentationPipeline(engine, values, resize_mode)
+    return build_pipeline(engine, {**default_values(engine), **overrides})
 
 
 @pytest.mark.parametrize('kwargs', [
@@ -195,9 +194,8 @@ def test_a_class_axis_the_model_does_not_declare_is_found_by_a_trial_run(tmp_pat
     engine = InferenceEngine(str(path), ['cpu'])
     assert (engine.spec.output_layout, engine.spec.num_classes) == ('NCHW', 3)
     rgb = mf.random_blocks(32, 48, 8)
-    values = model_defaults(engine.spec, engine.metadata)
     np.testing.assert_array_equal(
-        SegmentationPipeline(engine, values, 'stretch').run(Frame(rgb, False), ALL, SETTINGS).labels,
+        build_pipeline(engine, default_values(engine)).run(Frame(rgb, False), ALL, SETTINGS).labels,
         mf.expected_labels(rgb))
 
 

@@ -10,9 +10,10 @@ import model_factory as mf
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
 from seg_node.label_sets import CAMVID
-from seg_node.package_files import config_file, resolve_model_path
+from seg_node.package_files import ROAD_MODEL, config_file, resolve_model_path
 from seg_node.params import ParamError
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, check_against_model, model_defaults
+from seg_node.pipeline import (FrameSettings, Outputs, build_pipeline, check_against_model, default_values,
+                               model_defaults)
 from seg_node.postprocessing import softmax
 from seg_node.refine.crf import AppearanceMessage, SmoothnessMessage, dense_crf, mean_field_step
 from seg_node.refine.groups import UNKNOWN_GROUP, ClassGroups
@@ -208,7 +209,7 @@ def test_the_class_groups_example_of_the_default_config_fits_the_street_model():
 
 def pipeline_of(tmp_path, **kwargs):
     engine = InferenceEngine(mf.save(tmp_path, **kwargs), ['cpu'])
-    return SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+    return build_pipeline(engine, default_values(engine))
 
 
 def test_refinements_change_nothing_on_a_clean_picture(tmp_path):
@@ -251,7 +252,7 @@ def test_segtool_eval_scores_the_node_pipeline_with_refinements(tmp_path):
     from segtool.cli import main
 
     out = tmp_path / 'report.json'
-    model = resolve_model_path('road_fastscnn.onnx')
+    model = resolve_model_path(ROAD_MODEL)
     assert main(['eval', model, '--count', '2', '--camera-size', '96', '128',
                  '--crf-iterations', '1', '--upsample', 'bilinear', '--out', str(out)]) == 0
     report = json.loads(out.read_text())

@@ -9,6 +9,7 @@ from rclpy.parameter import Parameter
 import model_factory as mf
 from ros_harness import NodeProcess, Peer, image_msg, pixels_of, write_params
 from seg_node import publishing
+from seg_node.params import NODE_NAME
 from seg_node.refine.groups import UNKNOWN_GROUP
 
 SIZE = (48, 64)
@@ -22,8 +23,8 @@ class Parameters:
 
     def __init__(self, peer: Peer) -> None:
         self.peer = peer
-        self.setter = peer.node.create_client(SetParameters, '/seg_node/set_parameters')
-        self.getter = peer.node.create_client(GetParameters, '/seg_node/get_parameters')
+        self.setter = peer.node.create_client(SetParameters, f'/{NODE_NAME}/set_parameters')
+        self.getter = peer.node.create_client(GetParameters, f'/{NODE_NAME}/get_parameters')
         peer.wait_for_service(self.setter)
         peer.wait_for_service(self.getter)
 

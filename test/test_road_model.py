@@ -12,6 +12,7 @@ import pytest
 
 from ros_harness import NodeProcess, Peer, image_msg, pixels_of
 from seg_node.label_sets import ROAD
+from seg_node.package_files import ROAD_MODEL
 from segtool import road_scenes
 from segtool.datasets import ROAD_SEEDS
 from segtool.training.metrics import ConfusionMatrix

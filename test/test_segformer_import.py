@@ -88,6 +88,7 @@ def test_upsampled_logits_unknown_names_and_processor_defaults(tmp_path, capsys)
     import torch
     import torch.nn.functional as F
     from seg_node.model_metadata import ModelMetadata
+    from transformers import SegformerImageProcessor
 
     model = write_checkpoint(tmp_path, ['floor', 'obstacle', 'ramp'], None)
     out = tmp_path / 'up.onnx'
@@ -99,7 +100,8 @@ def test_upsampled_logits_unknown_names_and_processor_defaults(tmp_path, capsys)
     meta = ModelMetadata.from_props(session.get_modelmeta().custom_metadata_map)
     assert meta.class_names == ('floor', 'obstacle', 'ramp') and meta.input_size == (512, 512)
     assert meta.palette == tuple(tuple(int(v) for v in c) for c in voc_palette(3))
-    assert meta.mean == (0.485, 0.456, 0.406) and meta.std == (0.229, 0.224, 0.225)
+    defaults = SegformerImageProcessor()
+    assert meta.mean == tuple(defaults.image_mean) and meta.std == tuple(defaults.image_std)
     x = torch.randn(1, 3, 50, 70)
     with torch.no_grad():
         expected = F.interpolate(model(pixel_values=x).logits, size=(50, 70), mode='bilinear', align_corners=False)

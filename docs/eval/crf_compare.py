@@ -8,13 +8,14 @@ import numpy as np
 import pydensecrf.densecrf as dcrf
 
 from seg_node.image_codec import Frame
+from seg_node.package_files import ROAD_MODEL, resolve_model_path
 from seg_node.postprocessing import softmax
 from seg_node.refine.crf import dense_crf
 from segtool.datasets import open_dataset
 from segtool.node_eval import node_pipeline
 from segtool.training.metrics import ConfusionMatrix
 
-pipe = node_pipeline('models/road_fastscnn.onnx')
+pipe = node_pipeline(resolve_model_path(ROAD_MODEL))
 scenes = open_dataset('road', 'val', (240, 320), 20)  # the model's input size: the CRF's resolution
 
 

@@ -51,9 +51,10 @@ def add_parser(subparsers) -> None:
 def default_model() -> str:
     """Return the model config/seg_node.yaml names, resolved like the node does."""
     from seg_node.package_files import config_file, resolve_model_path
+    from seg_node.params import DEFAULT_MODEL
     from segtool.node_params import read_params_file
 
-    return resolve_model_path(read_params_file(config_file('seg_node.yaml'))['model_path'])
+    return resolve_model_path(read_params_file(config_file('seg_node.yaml')).get('model_path', DEFAULT_MODEL))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from seg_node.package_files import PERSON_MODEL, ROAD_MODEL
+
 DESCRIPTION = """\
 Measure the node's refinements (docs/postprocessing.md) side by side in one run, through the node's own pipeline
 (seg_node.pipeline) at camera resolution: for the road model on held-out generated scenes (seeds from 20,000,000,
@@ -39,10 +41,10 @@ SEQUENCE_CONFIGS = {'off': {}, 'temporal 0.5': {'temporal_smoothing': 0.5}, 'tem
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser('refine-eval', help='refinements off and on, side by side (docs/postprocessing.md)',
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--road-model', default='road_fastscnn.onnx',
+    p.add_argument('--road-model', default=ROAD_MODEL,
                    help='default %(default)s (a bare name is looked up like the node\'s model_path)')
     p.add_argument('--weak-model', default=None, help='a weakened road model (ONNX), e.g. an early checkpoint')
-    p.add_argument('--person-model', default='person_selfie.onnx', help='default %(default)s')
+    p.add_argument('--person-model', default=PERSON_MODEL, help='default %(default)s')
     p.add_argument('--count', type=int, default=100, help='held-out road scenes (default %(default)s)')
     p.add_argument('--camera-size', type=int, nargs=2, default=(480, 640), metavar=('H', 'W'),
                    help='road camera resolution (default %(default)s)')

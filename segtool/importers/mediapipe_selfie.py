@@ -26,6 +26,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from seg_node.package_files import PERSON_MODEL
+
 MEDIAPIPE = 'mediapipe==0.10.14'
 WHEEL = 'mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl'
 WHEEL_SHA256 = 'a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4'
@@ -44,7 +46,7 @@ class Variant:
 VARIANTS = {
     'general': Variant('mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite',
                        '9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c',
-                       'person_selfie.onnx', 0, (256, 256)),
+                       PERSON_MODEL, 0, (256, 256)),
     'landscape': Variant('mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite',
                          'a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd',
                          'person_selfie_landscape.onnx', 1, (144, 256)),
