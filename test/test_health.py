@@ -168,7 +168,7 @@ def write_slow_model(path, rgb: np.ndarray, seconds: float) -> float:
 
 
 def counts(status) -> dict[str, int]:
-    """The node's frame counters in a status."""
+    """Return the node's frame counters in a status."""
     return {key: int(value) for key, value in values_of(status).items()
             if key.startswith(('frames', 'dropped'))}
 
@@ -183,8 +183,10 @@ def settled(status) -> bool:
 
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
 def test_stopping_during_a_frame_in_flight_logs_no_error(tmp_path, peer, sig):
-    """The node is stopped while its /diagnostics show a frame taken in and not answered; that frame's inference
-    is made long enough on this machine (timed at run time) for the stop to come before it ends."""
+    """Stop the node while its /diagnostics show a frame taken in and not answered: no error, no answer.
+
+    That frame's inference is made long enough on this machine (timed at run time) for the stop to come first.
+    """
     rgb = mf.random_blocks(480, 640, 40)
     slow = tmp_path / 'slow.onnx'
     estimate = write_slow_model(slow, rgb, IN_FLIGHT_S)

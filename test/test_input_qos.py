@@ -78,7 +78,7 @@ def camera_on(node: StandInNode, mode: str = 'auto') -> Camera:
 
 
 def live(node: StandInNode) -> list[ReliabilityPolicy]:
-    """The reliability of each subscription not destroyed."""
+    """Return the reliability of each subscription not destroyed."""
     return [qos.reliability for index, (_, qos) in enumerate(node.subscriptions) if index not in node.destroyed]
 
 

@@ -13,7 +13,7 @@ GOAL_MB = 5.0
 
 
 def made_up_report(rss_mb: list[float], warmup_rss_mb: tuple[float, ...] = (200.0, 230.0)) -> dict:
-    """A soak report: a warm-up segment (``warmup_rss_mb``), then one segment sampled every 100 masks."""
+    """Return a soak report: a warm-up segment (``warmup_rss_mb``), then one segment sampled every 100 masks."""
     samples = [{'segment': 0, 'segment_masks': 100 * (i + 1), 'masks': 100 * (i + 1), 'rss_mb': rss}
                for i, rss in enumerate(warmup_rss_mb)]
     before = samples[-1]['masks']
@@ -28,7 +28,7 @@ def made_up_report(rss_mb: list[float], warmup_rss_mb: tuple[float, ...] = (200.
 
 
 def verdict(rss_mb: list[float], **kwargs) -> str | None:
-    """The verdict on a made-up series, warm-up: the first segment and 100 masks of the second."""
+    """Return the verdict on a made-up series, warm-up: the first segment and 100 masks of the second."""
     return rss_verdict(summarize(made_up_report(rss_mb, **kwargs), warmup=100, warmup_segments=1), GOAL_MB)
 
 
