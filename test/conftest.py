@@ -58,8 +58,9 @@ class LeftOutModule(pytest.File):
 
     def collect(self):
         """Yield the one test that stands for the module, marked skip with the reason."""
+        module = self.name.rsplit('/', 1)[-1]
         item = LeftOutTest.from_parent(self, name='module left out')
-        item.add_marker(pytest.mark.skip(reason=f'{self.path.name} left out: {LEFT_OUT[self.path.name]}'))
+        item.add_marker(pytest.mark.skip(reason=f'{module} left out: {LEFT_OUT[module]}'))
         yield item
 
 
@@ -71,15 +72,25 @@ class LeftOutTest(pytest.Item):
 
     def reportinfo(self):
         """Point at the module."""
-        return self.path, 0, f'{self.path.name}: module left out'
+        return getattr(self, 'path', None) or self.fspath, 0, f'{self.parent.name}: module left out'
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makemodule(module_path, parent):
-    """Collect a left-out module as LeftOutModule, before anything (launch_testing's plugin too) imports it."""
-    if module_path.name in LEFT_OUT:
-        return LeftOutModule.from_parent(parent, path=module_path)
-    return None
+# The hook's path argument: a pathlib.Path named module_path from pytest 7 on (``path`` is gone in pytest 9), a
+# py.path named path before (pytest 6.2: Ubuntu 22.04's, make test-compat's Humble venv).
+if int(pytest.__version__.split('.')[0]) >= 7:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makemodule(module_path, parent):
+        """Collect a left-out module as LeftOutModule, before anything (launch_testing's plugin too) imports it."""
+        if module_path.name in LEFT_OUT:
+            return LeftOutModule.from_parent(parent, path=module_path)
+        return None
+else:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makemodule(path, parent):
+        """Collect a left-out module as LeftOutModule, before anything (launch_testing's plugin too) imports it."""
+        if path.basename in LEFT_OUT:
+            return LeftOutModule.from_parent(parent, fspath=path)
+        return None
 
 
 @pytest.fixture(scope='module')
