@@ -25,6 +25,8 @@ from segtool.frame_sources import SCENES, load_frames
 
 #: Camera frame size calibration frames are drawn at before the node's preprocessing resizes them (VGA).
 FRAME_HW = (480, 640)
+#: Least share of calibration pixels whose class an FP16 model must keep: float16 rounding may flip near-ties only.
+FP16_MIN_SAME_CLASS = 0.999
 
 
 def calibration_tensors(model_path: Path, source: str, count: int, frame_hw=FRAME_HW) -> tuple[str, list]:

@@ -1,15 +1,20 @@
 """/diagnostics names what is wrong: each condition is produced here and read back by a subscriber over DDS."""
 from __future__ import annotations
 
+import math
 import signal
 import time
 
+import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 import model_factory as mf
+from seg_node.image_codec import Frame
+from seg_node.inference import InferenceEngine
+from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
 from ros_harness import NodeProcess, Peer, image_msg, values_of, write_params
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
@@ -131,18 +136,71 @@ def test_namespaced_instances_report_under_their_own_names(tmp_path):
         assert first.stop() == 0 and second.stop() == 0
 
 
+#: Seconds the in-flight frame's inference should take here: time to see it start and stop the node meanwhile.
+IN_FLIGHT_S = 3.0
+
+
+def inference_seconds(path, rgb: np.ndarray) -> float:
+    """Time one warm frame through the node's pipeline for the model at ``path``, in this process, now."""
+    engine = InferenceEngine(str(path), ['cpu'])
+    pipeline = build_pipeline(engine, default_values(engine))
+    frame, outputs, settings = Frame(rgb, False), Outputs(mask=True), FrameSettings.defaults()
+    pipeline.run(frame, outputs, settings)
+    start = time.perf_counter()
+    pipeline.run(frame, outputs, settings)
+    return time.perf_counter() - start
+
+
+def write_slow_model(path, rgb: np.ndarray, seconds: float) -> float:
+    """Write a slow model whose inference of ``rgb`` takes about ``seconds`` on this machine; the estimate.
+
+    Two sizes are timed here at run time and the convolution layers added that the difference says are needed:
+    the test does not depend on the machine's speed.
+    """
+    timed = {}
+    for layers in (2, 6):
+        path.write_bytes(mf.slow_model(channels=64, layers=layers))
+        timed[layers] = inference_seconds(path, rgb)
+    per_layer = max((timed[6] - timed[2]) / 4, 1e-4)
+    layers = 6 + max(0, math.ceil((seconds - timed[6]) / per_layer))
+    path.write_bytes(mf.slow_model(channels=64, layers=layers))
+    return timed[6] + (layers - 6) * per_layer
+
+
+def counts(status) -> dict[str, int]:
+    """Return the node's frame counters in a status."""
+    return {key: int(value) for key, value in values_of(status).items()
+            if key.startswith(('frames', 'dropped'))}
+
+
+def settled(status) -> bool:
+    """Every frame that reached the node is answered or counted as dropped: the worker is idle."""
+    frames = counts(status)
+    done = frames['frames out'] + frames['frames without subscribers']
+    return frames['frames in'] > 0 and done + sum(v for k, v in frames.items() if k.startswith('dropped')) == \
+        frames['frames in']
+
+
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
 def test_stopping_during_a_frame_in_flight_logs_no_error(tmp_path, peer, sig):
+    """Stop the node while its /diagnostics show a frame taken in and not answered: no error, no answer.
+
+    That frame's inference is made long enough on this machine (timed at run time) for the stop to come first.
+    """
+    rgb = mf.random_blocks(480, 640, 40)
     slow = tmp_path / 'slow.onnx'
-    slow.write_bytes(mf.slow_model(channels=64, layers=10))  # about a second a VGA frame on a quiet machine
+    estimate = write_slow_model(slow, rgb, IN_FLIGHT_S)
     process = start(tmp_path, peer, model_path=str(slow))
-    frame = image_msg(mf.random_blocks(480, 640, 40))
-    peer.send_until_answered(frame, 1, timeout=60)  # warm: the next frame's inference takes as long
-    peer.send(frame, 2)
-    peer.spin_until(lambda: False, 0.3)  # the worker takes it and starts inference
+    frame = image_msg(rgb)
+    peer.send_until_answered(frame, 1, timeout=60 + 6 * estimate)  # warm: the next frame's inference takes as long
+    idle = counts(peer.wait_status(settled, timeout=30 + 6 * estimate))
+    in_flight = (lambda s: counts(s)['frames in'] > idle['frames in']
+                 and counts(s)['frames out'] == idle['frames out'])
+    assert peer.send_until(frame, 2, lambda: any(in_flight(s) for s in peer.statuses()), timeout=30)
     assert process.stop(sig) == 0
     log = process.log()
-    assert not any(m.header.stamp.sec == 2 for m in peer.received['mask']), 'the frame was not in flight'
+    assert not any(m.header.stamp.sec == 2 for m in peer.received['mask']), \
+        f'the frame was answered before the stop (inference estimated at {estimate:.2f} s)'
     assert 'rror' not in log and 'Traceback' not in log, log
 
 

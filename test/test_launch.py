@@ -2,8 +2,9 @@
 
 Run twice: ``seg_node.launch.py`` (the plain node) and ``seg_lifecycle.launch.py`` (the managed node, which launch
 configures and activates by itself: it must reach ``active``). launch_testing is not on PyPI, so on a plain venv
-conftest.py leaves this module out; on a ROS 2 install run it with ``colcon test`` or ``launch_test
-test/test_launch.py``. test_node.py and test_lifecycle.py cover the same behaviour here, over DDS.
+conftest.py reports this module as one skipped test with the reason; on a ROS 2 install run it with ``colcon
+test`` or ``launch_test test/test_launch.py``. test_node.py and test_lifecycle.py cover the same behaviour here,
+over DDS.
 """
 import sys
 import tempfile

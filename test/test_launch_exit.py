@@ -2,8 +2,8 @@
 
 Two ``ros2 launch`` processes, as a user starts them: one with a model file that does not exist (seg_node exits 1,
 the launch file shuts launch down with that reason), one with a good model that gets a SIGINT once the node is up.
-Needs a ROS 2 install with seg_node built (``colcon test``); conftest.py leaves it out where launch_testing is
-missing.
+Needs a ROS 2 install with seg_node built (``colcon test``); where launch_testing is missing, conftest.py
+reports it as one skipped test with the reason.
 """
 import os
 import signal

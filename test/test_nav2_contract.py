@@ -9,6 +9,7 @@ local, and pairs mask and confidence by identical stamp.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -50,7 +51,8 @@ def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):
             camera.spin_until(lambda: False, start + (index + 1) / RATE - time.monotonic())
         output = check.communicate(timeout=60)[0]
         camera.spin_until(lambda: False, 1.5)  # the node's last /diagnostics
-        published = diagnostic_value(camera.diagnostics, 'frames out')
+        arrived, published, replaced = (diagnostic_value(camera.diagnostics, key)
+                                        for key in ('frames in', 'frames out', 'dropped (replaced)'))
     finally:
         camera.close()
         assert process.stop() == 0, process.log()
@@ -60,15 +62,20 @@ def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):
     assert report['classes'] == [list(c) for c in enumerate(ROAD.class_names)]
     assert report['encodings'] == {'mask': ['mono8'], 'confidence': ['mono8']}
     assert report['sizes'] == [[640, 480]]
-    assert published >= 10, f'the node published {published} of {FRAMES} frames:\n{process.log()}'
+    # Every frame reaches the node (the camera's and the node's processes have the profile); each is published
+    # unless a newer one replaced it while the node was busy (a slower machine publishes fewer: counted, not lost).
+    assert arrived >= MIN_PAIRED * FRAMES and published + replaced == arrived and published > 0, \
+        f'{arrived} of {FRAMES} frames reached the node, {published} published, {replaced} replaced:\n{process.log()}'
     assert report['pairs'] >= MIN_PAIRED * published, f'{report} of {published} published'
+    print(f"{FRAMES} sent, {arrived} reached the node, {published} published, {replaced} replaced, "
+          f"{report['pairs']} pairs")
 
 
 def test_without_vision_msgs_the_node_says_so_once_and_serves(tmp_path, monkeypatch):
     hidden = tmp_path / 'hide' / 'vision_msgs'
     hidden.mkdir(parents=True)
     (hidden / '__init__.py').write_text("raise ImportError('vision_msgs hidden by the test')\n")
-    monkeypatch.setenv('PYTHONPATH', str(hidden.parent))
+    monkeypatch.setenv('PYTHONPATH', str(hidden.parent), prepend=os.pathsep)  # a sourced ROS install's stays
     peer = Peer(topics=('mask',))
     process = NodeProcess(tmp_path, write_params(tmp_path, model_path=mf.save(tmp_path)))
     try:

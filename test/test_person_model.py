@@ -1,9 +1,12 @@
 """The shipped person model (models/person_selfie.onnx) through the node's own pipeline, on real photos.
 
-scikit-image ships the photos. The golden masks in test/data/ (256x256, the model's input size) were reviewed by
-eye: the person's outline is right in both; the astronaut's mask includes the helmet she holds, the cameraman's
-his camera and a small blob on the tripod. The node's masks are compared at camera resolution (512x512) with the
-golden masks scaled up nearest-neighbour.
+Accuracy: portrait photos with person masks drawn by hand (test/data/portraits/, README.md there: sources and
+licences), scored by IoU. The floors are the IoUs measured when the test was written less a margin.
+
+Regression guard (not accuracy): two of scikit-image's sample photos against the model's own masks as of its
+import (test/data/person_*_mask.png, 256x256, reviewed by eye: the person's outline is right in both; the
+astronaut's mask includes the helmet she holds, the cameraman's his camera and a small blob on the tripod). It
+catches a change in what the node makes of the model; it says nothing of how right the model is.
 """
 from __future__ import annotations
 
@@ -20,7 +23,11 @@ from seg_node.package_files import resolve_model_path
 from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
 
 DATA = Path(__file__).resolve().parent / 'data'
-MIN_IOU = 0.97
+PORTRAITS = DATA / 'portraits'
+#: Against the hand-drawn masks: measured 0.852 at the lowest (a crowd behind the person), 0.934 on average.
+MIN_PORTRAIT_IOU, MIN_MEAN_PORTRAIT_IOU = 0.82, 0.91
+#: Against the model's own masks (the regression guard).
+MIN_REGRESSION_IOU = 0.97
 
 
 @pytest.fixture(scope='module')
@@ -47,15 +54,34 @@ def test_metadata_describes_a_binary_sigmoid_model(pipeline):
     assert spec.input_hw == (256, 256) and spec.input_layout == 'NCHW'
 
 
+def iou(mask: np.ndarray, truth: np.ndarray) -> float:
+    """Intersection over union of two boolean masks."""
+    return float((mask & truth).sum() / (mask | truth).sum())
+
+
+def test_person_masks_match_hand_drawn_ones(pipeline):
+    scores = {}
+    for truth_file in sorted(PORTRAITS.glob('*_person.png')):
+        rgb = cv2.imread(str(truth_file.with_name(truth_file.name.replace('_person', ''))))[:, :, ::-1].copy()
+        truth = cv2.imread(str(truth_file), cv2.IMREAD_GRAYSCALE) > 0
+        mask = person_mask(pipeline, rgb)
+        assert mask.shape == truth.shape
+        scores[truth_file.stem] = round(iou(mask, truth), 3)
+    assert len(scores) == 7, scores
+    print(scores)
+    assert min(scores.values()) >= MIN_PORTRAIT_IOU, scores
+    assert np.mean(list(scores.values())) >= MIN_MEAN_PORTRAIT_IOU, scores
+
+
 @pytest.mark.parametrize('name', ['astronaut', 'camera'])
-def test_person_mask_matches_golden(pipeline, name):
+def test_regression_guard_person_mask_as_at_import(pipeline, name):
+    """The model's own masks as of its import: a change shows here, right or wrong."""
     rgb = photo(name)
     mask = person_mask(pipeline, rgb)
-    golden = cv2.imread(str(DATA / f'person_{name}_mask.png'), cv2.IMREAD_GRAYSCALE)
-    golden = cv2.resize(golden, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    recorded = cv2.imread(str(DATA / f'person_{name}_mask.png'), cv2.IMREAD_GRAYSCALE)
+    recorded = cv2.resize(recorded, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
     assert mask.shape == rgb.shape[:2]
-    iou = (mask & golden).sum() / (mask | golden).sum()
-    assert iou >= MIN_IOU, f'{name}: IoU {iou:.3f} with the golden mask'
+    assert iou(mask, recorded) >= MIN_REGRESSION_IOU, f'{name}: IoU {iou(mask, recorded):.3f} with the recorded mask'
 
 
 def test_no_person_in_a_rocket_launch(pipeline):

@@ -9,8 +9,7 @@ from onnx import numpy_helper
 
 import model_factory as mf
 from segtool import cli as segtool
-
-pytest.importorskip('onnxruntime.quantization')
+from segtool.quantization import FP16_MIN_SAME_CLASS
 
 
 @pytest.fixture(scope='module')
@@ -68,6 +67,26 @@ def test_fp16_keeps_float32_input_and_output(tmp_path, capsys):
         [onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT]
     assert {numpy_helper.to_array(i).dtype for i in model.graph.initializer} == {np.dtype(np.float16)}
     assert list(model.metadata_props) == list(onnx.load(source).metadata_props)
+
+
+def test_an_fp16_model_that_changes_the_answers_is_an_error(tmp_path, capsys):
+    """Class scores 1000 and 1000.2 (half of float16's step at 1000) tie in float16 where float32 tells them apart."""
+    height, width = 24, 32
+    near_tie = np.zeros((3, height, width), np.float32)
+    near_tie[0], near_tie[1] = 1000.0, 1000.2
+    source = tmp_path / 'near_tie.onnx'
+    source.write_bytes(mf.colour_model(size=(height, width), noise=near_tie))
+    grey = tmp_path / 'grey'  # red = green: float32 says green (1000.2), float16 ties and says red
+    grey.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(grey / f'{i}.png'), np.full((height, width, 3), 40 * i, np.uint8))
+    out = tmp_path / 'near_tie_fp16.onnx'
+    assert segtool.main(['quantize', str(source), '-o', str(out), '--fp16', '--calibration', str(grey),
+                         '--count', '3']) == 1
+    printed = capsys.readouterr().out
+    assert 'same class on 0.000 % of the pixels' in printed
+    assert (f'segtool quantize: error: the FP16 model {out} keeps the class on only 0.000 % of the pixels '
+            f'(at least {100 * FP16_MIN_SAME_CLASS:g} % expected)') in printed
 
 
 def test_an_unreadable_calibration_source_is_named(tmp_path, capsys):

@@ -222,7 +222,9 @@ def summarize(report: dict, warmup: int, warmup_segments: int = 0) -> dict:
 
     Overall, warm-up is the first ``warmup_segments`` segments (e.g. one of each frame size: a new size brings
     buffers of a new size, kept once) and the first ``warmup`` masks of the next; within a segment, its own first
-    ``warmup`` masks, where the segment is long enough to tell.
+    ``warmup`` masks, where the segment is long enough to tell. The growth after warm-up is also given less its
+    largest rise between two samples (``rss_steady_growth_mb``): a leak keeps growing from sample to sample, a
+    buffer allocated once and kept is one step.
     """
     samples = report['samples']
     frames: dict[str, int] = {}
@@ -233,16 +235,38 @@ def summarize(report: dict, warmup: int, warmup_segments: int = 0) -> dict:
         if len(past) > 1:
             segment['rss_growth_after_warmup_mb'] = round(past[-1]['rss_mb'] - past[0]['rss_mb'], 1)
     summary = {'masks_by_size': frames}
-    after = next((s for s in samples if s['segment'] > warmup_segments
+    first = next((i for i, s in enumerate(samples) if s['segment'] > warmup_segments
                   or (s['segment'] == warmup_segments and s['segment_masks'] >= warmup)), None)
-    if after is not None:
-        end = samples[-1]
+    if first is not None:
+        after, end = samples[first], samples[-1]
+        growth = end['rss_mb'] - after['rss_mb']
+        rises = [b['rss_mb'] - a['rss_mb'] for a, b in zip(samples[first:], samples[first + 1:])]
+        step = max([0.0, *rises])
         summary.update({'warmup_segments': warmup_segments, 'warmup_masks': warmup,
                         'rss_after_warmup_mb': after['rss_mb'], 'rss_end_mb': end['rss_mb'],
-                        'rss_growth_after_warmup_mb': round(end['rss_mb'] - after['rss_mb'], 1),
+                        'rss_growth_after_warmup_mb': round(growth, 1),
+                        'rss_largest_step_mb': round(step, 1), 'rss_steady_growth_mb': round(growth - step, 1),
+                        'rss_samples_after_warmup': len(samples) - first,
                         'rss_max_mb': max(s['rss_mb'] for s in samples),
                         'masks_after_warmup': end['masks'] - after['masks']})
     return summary
+
+
+#: Samples after the warm-up needed to tell steady growth from one step: two rises at least.
+MIN_JUDGED_SAMPLES = 3
+
+
+def rss_verdict(summary: dict, goal_mb: float) -> str | None:
+    """Say why the node's RSS fails ``goal_mb`` (growth after warm-up, less one step); None when it meets it."""
+    judged = summary.get('rss_samples_after_warmup', 0)
+    if judged < MIN_JUDGED_SAMPLES:
+        return (f'RSS not judged: {judged} samples after the warm-up, {MIN_JUDGED_SAMPLES} needed (a longer soak, '
+                f'a shorter --sample-every or less warm-up)')
+    if summary['rss_steady_growth_mb'] > goal_mb:
+        return (f"RSS grew {summary['rss_growth_after_warmup_mb']} MB after the warm-up, "
+                f"{summary['rss_steady_growth_mb']} MB of it besides its largest step "
+                f"({summary['rss_largest_step_mb']} MB) (goal: under {goal_mb} MB)")
+    return None
 
 
 def plot(report: dict, path: Path) -> None:

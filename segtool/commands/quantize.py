@@ -14,10 +14,12 @@ Write OUTPUT, a faster version of MODEL that the node runs unchanged (same input
   --fp16: float16 weights and arithmetic for TensorRT / CUDA, float32 input and output.
 
 The written model is loaded the way the node loads it, and compared with MODEL on the calibration frames (largest
-|difference| of the outputs, share of pixels with the same class). With --evaluate, both models are measured side
-by side in one run: bare latency (the node's ONNX Runtime session on a ready input, the two models taking turns
-call by call) and mIoU / per-class IoU on --eval-count images of --dataset/--split (segtool eval's evaluator);
-the table is printed and, with --report, written as JSON (docs/quantization.md)."""
+|difference| of the outputs, share of pixels with the same class). An FP16 model that changes the class of more
+pixels than float16 rounding of near-ties explains is an error (exit code 1, the bound named; the file stays for
+a look). With --evaluate, both models are measured side by side in one run: bare latency (the node's ONNX
+Runtime session on a ready input, the two models taking turns call by call) and mIoU / per-class IoU on
+--eval-count images of --dataset/--split (segtool eval's evaluator); the table is printed and, with --report,
+written as JSON (docs/quantization.md)."""
 
 
 def add_parser(subparsers) -> None:
@@ -44,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from seg_node.params import ParamError
     from segtool.frame_sources import SourceError
     from segtool.model_trial import trial_run
-    from segtool.quantization import (agreement, calibration_tensors, convert_fp16, markdown_table, quantize_int8,
-                                      side_by_side)
+    from segtool.quantization import (FP16_MIN_SAME_CLASS, agreement, calibration_tensors, convert_fp16,
+                                      markdown_table, quantize_int8, side_by_side)
     try:
         input_name, tensors = calibration_tensors(args.model, args.calibration, args.count)
     except (ModelError, ParamError, SourceError) as err:
@@ -65,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
     print(f'wrote {args.output} ({args.output.stat().st_size / 1e6:.2f} MB, {"FP16" if args.fp16 else "INT8"}); '
           f'seg_node detects: {trial.engine.spec.describe()}')
     print(f'against {args.model} on the {check["frames"]} calibration frames: max |output difference| '
-          f'{check["max_abs_diff"]:.3g}, same class on {100 * check["same_class"]:.2f} % of the pixels')
+          f'{check["max_abs_diff"]:.3g}, same class on {100 * check["same_class"]:.3f} % of the pixels')
+    if args.fp16 and check['same_class'] < FP16_MIN_SAME_CLASS:
+        print(f'segtool quantize: error: the FP16 model {args.output} keeps the class on only '
+              f'{100 * check["same_class"]:.3f} % of the pixels (at least {100 * FP16_MIN_SAME_CLASS:g} % expected): '
+              f'float16 changes this model\'s answers; keep the float model')
+        return 1
     if not args.evaluate:
         return 0
     result = side_by_side({'original': args.model, 'converted': args.output}, tensors[0], args.dataset, args.split,
