@@ -10,6 +10,7 @@ from seg_node.inference import ModelError
 
 PACKAGE = 'seg_node'
 #: The models shipped in models/ (models/README.md says how each was made).
+STREET_MODEL = 'camvid_fastscnn.onnx'
 ROAD_MODEL = 'road_fastscnn.onnx'
 PERSON_MODEL = 'person_selfie.onnx'
 SOURCE_ROOT = Path(__file__).resolve().parents[1]

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from seg_node.inference import PROVIDERS
-from seg_node.package_files import ROAD_MODEL
+from seg_node.package_files import STREET_MODEL
 from seg_node.preprocessing import RESIZE_MODES
 from seg_node.refine.upsample import UPSAMPLE_MODES
 
 NODE_NAME = 'seg_node'
-DEFAULT_MODEL = ROAD_MODEL
+DEFAULT_MODEL = STREET_MODEL
 _CAMERA_NAME = re.compile(r'/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*')
 FROM_MODEL = None
 

@@ -19,11 +19,11 @@ from builtin_interfaces.msg import Time
 import model_factory as mf
 from ros_harness import NodeProcess, Peer, image_msg, write_params
 from seg_node import publishing
-from seg_node.label_sets import ROAD
+from seg_node.label_sets import CAMVID, ROAD
 from seg_node.package_files import config_file
 from segtool.bench.nav2_qos import diagnostic_value, start_check
 from segtool.nav2_layer import MIN_PAIRED, LayerReport
-from segtool.road_scenes import generate_scene
+from segtool.frame_sources import STREET, load_frames
 
 FRAMES, RATE = 40, 10.0
 #: Type hashes of upstream vision_msgs 4.1.1 (test/msg_packages/vision_msgs/README.md).
@@ -44,7 +44,7 @@ def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):
     try:
         camera.wait_connected(process)
         check = start_check(FRAMES / RATE + 3.0, tmp_path / 'check.log')
-        frame = image_msg(generate_scene(3, 480, 640)[0])
+        frame = image_msg(load_frames(STREET, 480, 640, 1)[0])
         start = time.monotonic()
         for index in range(FRAMES):
             camera.send(frame, 500 + index)
@@ -59,7 +59,7 @@ def test_layer_gets_the_class_table_and_a_pair_for_every_frame(tmp_path):
     assert check.returncode == 0, output
     report = json.loads(output.splitlines()[-1])
     assert report['problems'] == []
-    assert report['classes'] == [list(c) for c in enumerate(ROAD.class_names)]
+    assert report['classes'] == [list(c) for c in enumerate(CAMVID.class_names)]  # the default model's
     assert report['encodings'] == {'mask': ['mono8'], 'confidence': ['mono8']}
     assert report['sizes'] == [[640, 480]]
     # Every frame reaches the node (the camera's and the node's processes have the profile); each is published

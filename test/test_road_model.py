@@ -18,7 +18,6 @@ from segtool.datasets import ROAD_SEEDS
 from segtool.training.metrics import ConfusionMatrix
 
 CONFIG = Path(__file__).resolve().parents[1] / 'config' / 'seg_node.yaml'
-ROAD_MODEL = 'road_fastscnn.onnx'
 SCENES = 6
 
 
