@@ -12,8 +12,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 import model_factory as mf
+from seg_node.diagnostics import status_name
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
+from seg_node.params import NODE_NAME
 from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
 from ros_harness import NodeProcess, Peer, image_msg, values_of, write_params
 
@@ -129,8 +131,8 @@ def test_namespaced_instances_report_under_their_own_names(tmp_path):
     first = NodeProcess(tmp_path / 'left', params, '-r', '__ns:=/left')
     second = NodeProcess(tmp_path / 'right', params, '-r', '__ns:=/right')
     try:
-        peer.wait_status(lambda s: True, name='/left/seg_node: segmentation')
-        peer.wait_status(lambda s: True, name='/right/seg_node: segmentation')
+        peer.wait_status(lambda s: True, name=status_name(f'/left/{NODE_NAME}'))
+        peer.wait_status(lambda s: True, name=status_name(f'/right/{NODE_NAME}'))
     finally:
         peer.close()
         assert first.stop() == 0 and second.stop() == 0

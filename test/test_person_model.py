@@ -19,8 +19,8 @@ import skimage.data as skimage_data
 
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine
-from seg_node.package_files import resolve_model_path
-from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, model_defaults
+from seg_node.package_files import PERSON_MODEL, resolve_model_path
+from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, build_pipeline, default_values
 
 DATA = Path(__file__).resolve().parent / 'data'
 PORTRAITS = DATA / 'portraits'
@@ -32,8 +32,8 @@ MIN_REGRESSION_IOU = 0.97
 
 @pytest.fixture(scope='module')
 def pipeline() -> SegmentationPipeline:
-    engine = InferenceEngine(resolve_model_path('person_selfie.onnx'), ['cpu'])
-    return SegmentationPipeline(engine, model_defaults(engine.spec, engine.metadata), 'stretch')
+    engine = InferenceEngine(resolve_model_path(PERSON_MODEL), ['cpu'])
+    return build_pipeline(engine, default_values(engine))
 
 
 def photo(name: str) -> np.ndarray:

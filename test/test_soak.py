@@ -5,6 +5,8 @@ import pytest
 
 import model_factory as mf
 from ros_harness import write_params
+from seg_node.diagnostics import status_name
+from seg_node.params import NODE_NAME
 from segtool.bench import soak as soak_module
 from segtool.bench.soak import rss_verdict, summarize
 from segtool.cli import main
@@ -103,5 +105,5 @@ def test_node_resumes_after_the_camera_restarts_at_another_size(tmp_path):
     assert max(s['fps'] for s in samples) > 0
     assert report['summary']['rss_after_warmup_mb'] > 0 and report['diagnostics_seen'] > 0
     assert (out / 'soak.png').stat().st_size > 0
-    said = [d['message'] for d in report['diagnostics'] if d['name'] == '/seg_node: segmentation']
+    said = [d['message'] for d in report['diagnostics'] if d['name'] == status_name(f'/{NODE_NAME}')]
     assert any('input changed from rgb8 320 240 to yuv422 640 480' in message for message in said), said
