@@ -18,7 +18,7 @@ STREET_DATASET = 'camvid_street'
 
 
 def street_frames() -> Path:
-    """The folder of the shipped street frames (``data/camvid_street/test``)."""
+    """Return the folder of the shipped street frames (``data/camvid_street/test``)."""
     return data_folder(STREET_DATASET) / 'test'
 
 

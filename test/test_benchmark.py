@@ -13,7 +13,7 @@ def test_bench_measures_every_row(tmp_path):
     results = json.loads((out / 'results.json').read_text())
     inproc, dds, summary = results['in_process'], results['dds'], results['summary']
     assert inproc['bare']['p50_ms'] > 0 and inproc['provider'] == 'CPUExecutionProvider'
-    for stage in set(STAGES) - {'queued', 'publish'}:  # in process: no queue, no DDS
+    for stage in set(STAGES) - {'queued', 'publish', 'compress'}:  # in process: no queue, no DDS; no compressed topic
         assert inproc['pipeline VGA all'][stage]['p50_ms'] > 0
     # A dynamic model run at camera size: the node's low-resolution argmax is the reference's argmax.
     assert inproc['mask agreement node vs reference VGA'] == 1.0

@@ -192,7 +192,7 @@ def test_diagnostics_report_rates_drops_and_stages(tmp_path, peer, model):
             kv.key == 'dropped (malformed)' and kv.value != '0'
             for d in peer.diagnostics for s in d.status for kv in s.values), 10)
         keys = {kv.key for d in peer.diagnostics for s in d.status for kv in s.values}
-        for stage in STAGES:
+        for stage in set(STAGES) - {'compress'}:  # compress: only while a compressed topic is subscribed
             assert f'{stage} ms p50/p99' in keys
         assert {'input fps', 'output fps', 'execution provider', 'dropped (replaced)'} <= keys
         assert any(s.hardware_id == 'CPUExecutionProvider' for d in peer.diagnostics for s in d.status)

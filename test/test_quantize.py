@@ -92,4 +92,4 @@ def test_an_fp16_model_that_changes_the_answers_is_an_error(tmp_path, capsys):
 def test_an_unreadable_calibration_source_is_named(tmp_path, capsys):
     source = mf.save(tmp_path, 'colour.onnx')
     assert segtool.main(['quantize', source, '-o', str(tmp_path / 'q.onnx'), '--calibration', 'nowhere/']) == 1
-    assert "frame source 'nowhere/' is neither 'scenes', a folder nor a video file" in capsys.readouterr().out
+    assert "frame source 'nowhere/' is neither 'street', 'scenes', a folder nor a video file" in capsys.readouterr().out
