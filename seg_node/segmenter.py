@@ -250,7 +250,11 @@ class Segmenter:
             name = status_name(self.node.get_fully_qualified_name(), camera.name)
             statuses.append(publishing.diagnostics_status(name, self.engine.provider, _LEVELS[health.level],
                                                           health.message, values))
-        self._diagnostics.publish(publishing.diagnostics_array(self.node.get_clock().now().to_msg(), statuses))
+        try:
+            self._diagnostics.publish(publishing.diagnostics_array(self.node.get_clock().now().to_msg(), statuses))
+        except Exception:  # a signal can end the context between the timer's start and this publish
+            if self.node.context.ok():
+                raise
 
     def close(self) -> None:
         """Stop everything (for shutdown)."""
