@@ -33,7 +33,7 @@ class PairDataset:
     def __init__(self, pairs: list[tuple[Path, Path]], labels: LabelSet, lut: np.ndarray | None = None) -> None:
         if not pairs:
             raise FileNotFoundError('no image/mask pairs found')
-        self.pairs, self.lut = pairs, lut
+        self.pairs, self.labels, self.lut = pairs, labels, lut
         self.class_names, self.palette = list(labels.class_names), [list(c) for c in labels.palette]
 
     def __len__(self) -> int:
@@ -128,10 +128,14 @@ LAYOUTS = {'folder': folder_dataset, 'cityscapes': cityscapes_dataset, 'camvid':
 
 
 def open_dataset(spec: str, split: str, size: tuple[int, int], road_count: int = 1000):
-    """Open the dataset named by ``spec`` (``road`` or ``LAYOUT:ROOT``); ``size`` and ``road_count`` shape ``road``."""
+    """Open the dataset named by ``spec`` (``road`` or ``LAYOUT:ROOT``); ``size`` and ``road_count`` shape ``road``.
+
+    ``split`` may join splits of a layout on disk with ``+`` (``train+val``): their pairs in that order.
+    """
     if spec == 'road':
         return RoadScenes(split, size, road_count)
     layout, _, root = spec.partition(':')
     if layout not in LAYOUTS or not root:
         raise ValueError(f'dataset {spec!r}: expected "road" or LAYOUT:ROOT with LAYOUT one of {", ".join(LAYOUTS)}')
-    return LAYOUTS[layout](Path(root), split)
+    parts = [LAYOUTS[layout](Path(root), name) for name in split.split('+')]
+    return PairDataset([pair for part in parts for pair in part.pairs], parts[0].labels, parts[0].lut)

@@ -168,3 +168,15 @@ def test_transformed_dataset_repeats_per_epoch():
     ds = TransformedDataset(base, Transform((16, 20), flip=0.5), seed=3)
     first = [ds[i][1] for i in range(4)]
     assert all(np.array_equal(a, ds[i][1]) for i, a in enumerate(first))
+
+
+def test_camvid_splits_joined_with_plus(tmp_path):
+    for split, stem in (('train', '0001TP_006690'), ('val', '0016E5_07959')):
+        image, mask = _pair(3)
+        _write_rgb(tmp_path / split / f'{stem}.png', image)
+        _write_mask(tmp_path / f'{split}annot' / f'{stem}.png', mask)
+    joined = datasets.open_dataset(f'camvid:{tmp_path}', 'train+val', (6, 8))
+    assert [p[0].parent.name for p in joined.pairs] == ['train', 'val']
+    assert joined.class_names == datasets.open_dataset(f'camvid:{tmp_path}', 'val', (6, 8)).class_names
+    with pytest.raises(FileNotFoundError):
+        datasets.open_dataset(f'camvid:{tmp_path}', 'train+test', (6, 8))

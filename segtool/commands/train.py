@@ -23,6 +23,9 @@ def add_parser(subparsers) -> None:
     p.add_argument('--model', default=d.model, choices=list(MODELS),
                    help='architecture (default %(default)s, the real-time net)')
     p.add_argument('--dataset', default=d.dataset, help='road or LAYOUT:ROOT (default %(default)s)')
+    p.add_argument('--train-split', default=d.train_split, metavar='SPLIT[+SPLIT]',
+                   help='split(s) the training draws from, joined by + (default %(default)s; train+val for a final '
+                        'model chosen on val beforehand: validation then scores frames it has seen)')
     p.add_argument('--out-dir', default=d.out_dir, help='checkpoints and log (default %(default)s)')
     p.add_argument('--size', type=int, nargs=2, default=d.size, metavar=('H', 'W'),
                    help='training input size (default %(default)s)')

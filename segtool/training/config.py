@@ -12,6 +12,7 @@ class TrainConfig:
 
     model: str = 'fastscnn'
     dataset: str = 'road'
+    train_split: str = 'train'  # split(s) the training draws from, joined by '+' (e.g. train+val)
     out_dir: str = 'runs/road'
     size: list[int] = field(default_factory=lambda: [240, 320])
     epochs: int = 30

@@ -76,7 +76,7 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
 
     size = (cfg.size[0], cfg.size[1])
-    train_raw = open_dataset(cfg.dataset, 'train', size, cfg.road_train)
+    train_raw = open_dataset(cfg.dataset, cfg.train_split, size, cfg.road_train)
     val_raw = open_dataset(cfg.dataset, 'val', size, cfg.road_val)
     meta = {'class_names': list(train_raw.class_names), 'palette': [list(c) for c in train_raw.palette],
             'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD), 'input_size': list(size)}
