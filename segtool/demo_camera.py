@@ -42,6 +42,7 @@ class CameraNode(Node):
             'frame_id': ('camera', 'header.frame_id'), 'frames': (60, 'distinct frames to load and loop over'),
             'seed': (0, 'first seed of the generated scenes'),
             'count': (0, 'stop after publishing this many frames (0 = never)'),
+            'duration': (0.0, 'stop this many seconds after the first frame (0 = never)'),
             'reliability': ('best_effort', 'best_effort or reliable'), 'depth': (1, 'publisher history depth'),
         }
         values = {name: self.declare_parameter(name, default, ParameterDescriptor(description=text)).value
@@ -53,6 +54,7 @@ class CameraNode(Node):
         frames = load_frames(values['source'], values['height'], values['width'], values['frames'], values['seed'])
         self._payloads = [encode_pixels(f, values['encoding']) for f in frames]
         self._encoding, self._frame_id, self._count = values['encoding'], values['frame_id'], values['count']
+        self._duration = values['duration']
         self._sent = self._failed = 0
         self._sent_between = (0.0, 0.0)  # monotonic times of the first and the last frame sent
         qos = QoSProfile(depth=values['depth'], reliability=RELIABILITY[values['reliability']])
@@ -63,8 +65,9 @@ class CameraNode(Node):
 
     @property
     def done(self) -> bool:
-        """Whether ``count`` frames have been sent."""
-        return 0 < self._count <= self._sent
+        """Whether ``count`` frames have been sent or ``duration`` seconds have passed since the first."""
+        return 0 < self._count <= self._sent or (
+            self._duration > 0 and self._sent > 0 and time.monotonic() - self._sent_between[0] >= self._duration)
 
     def close(self) -> None:
         """Once done, wait (a little) until the subscribers have acknowledged what a reliable publisher sent."""
@@ -92,7 +95,7 @@ class CameraNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    """Run the camera until Ctrl-C, or until ``count`` frames are sent."""
+    """Run the camera until Ctrl-C, or until ``count`` frames are sent or ``duration`` has passed."""
     return run('seg_camera', CameraNode, (SourceError, QosError), args, finished=lambda node: node.done)
 
 

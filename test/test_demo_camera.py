@@ -1,6 +1,8 @@
 """The demo camera: its frame sources (street frames, generated scenes, a folder, a video, bad ones), bad QoS."""
+import re
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -58,3 +60,28 @@ def test_bad_camera_qos_is_named(parameter, message):
     done = subprocess.run([sys.executable, '-m', 'segtool.demo_camera', '--ros-args', '-p', parameter],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and f'[seg_camera] error: {message}' in done.stderr, done.stderr
+
+
+@pytest.mark.usefixtures('ros')
+def test_camera_stops_after_its_duration_and_says_what_it_sent():
+    """A camera slowed by its link still ends on time (``duration``), reporting the frames it got out."""
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+    listener = rclpy.create_node('duration_listener')
+    received = []
+    listener.create_subscription(Image, 'image', received.append, qos_profile_sensor_data)
+    camera = subprocess.Popen([sys.executable, '-m', 'segtool.demo_camera', '--ros-args', '-p', 'source:=scenes',
+                               '-p', 'width:=32', '-p', 'height:=24', '-p', 'frames:=2', '-p', 'rate:=20.0',
+                               '-p', 'duration:=1.0'], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    try:
+        while camera.poll() is None and time.monotonic() < deadline:
+            rclpy.spin_once(listener, timeout_sec=0.1)
+    finally:
+        camera.kill()
+        log = camera.stderr.read()
+        listener.destroy_node()
+    sent = re.search(r'sent (\d+) of (\d+) frames in ([\d.]+) s', log)
+    assert camera.returncode == 0 and sent, log
+    assert float(sent.group(3)) < 2.0 and 0 < len(received) <= int(sent.group(1)) <= 21

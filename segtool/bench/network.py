@@ -86,12 +86,13 @@ def measure(hosts: TwoHosts, cell: Cell, seconds: float, folder: Path, outputs: 
                             f"\nviewer log:\n{logs['viewer'].read_text()[-1500:]}")
         camera = hosts.start('a', ['-m', 'segtool.demo_camera', '--ros-args', '-p', f'width:={width}',
                                    '-p', f'height:={height}', '-p', f'rate:={cell.rate}', '-p', f'count:={count}',
-                                   '-p', 'frames:=4', '-p', f'reliability:={cell.reliability}',
+                                   '-p', f'duration:={seconds}', '-p', 'frames:=4',
+                                   '-p', f'reliability:={cell.reliability}',
                                    '-p', f'depth:={CAMERA_DEPTH[cell.reliability]}'], logs['camera'], env)
         try:
             code = camera.wait(timeout=60.0 + 3 * seconds)
         except subprocess.TimeoutExpired:
-            raise CellError(f"the camera did not send {count} frames in time (did seg_node subscribe?); node log:\n"
+            raise CellError(f"the camera sent nothing or never ended (did seg_node subscribe?); node log:\n"
                             f"{logs['node'].read_text()[-1500:]}") from None
         if code:
             raise CellError(f"the camera exited with {code}:\n{logs['camera'].read_text()[-1500:]}")
