@@ -39,3 +39,13 @@ def test_a_cuda_provider_listed_but_unusable_is_no_cuda_provider(cpu_only, tmp_p
     printed = capsys.readouterr().out
     assert 'lists CUDAExecutionProvider, but a session on it fell back to CPUExecutionProvider' in printed
     assert not list(out.glob('*.onnx'))  # nothing measured: no FP16 model made
+
+
+def test_frame_rows_time_the_fused_model_beside_the_unfused_pipeline(tmp_path):
+    """The whole-frame rows (the GPU check runs them per provider), here on the CPU provider alone."""
+    from segtool.bench.gpu_check import ROWS, frame_rows
+    rows = frame_rows(mf.save(tmp_path), tmp_path / 'trt', 4, tmp_path, {'cpu': ROWS['cpu']})
+    assert set(rows) == {'cpu unfused', 'cpu fused'}
+    assert all(row['provider'] == 'CPUExecutionProvider' and row['p50_ms'] > 0 for row in rows.values())
+    assert rows['cpu fused']['same_mask_as_unfused'] == 1.0
+    assert (tmp_path / 'fused_480x640.onnx').is_file()

@@ -6,6 +6,9 @@ node runs by default (``config/seg_node.yaml``):
 - bare model: ONNX Runtime on CPU, CUDA and TensorRT fp16 (the node's provider options), and the FP16 model
   (``segtool quantize --fp16``) on CUDA, taking turns call by call; each row's share of pixels of the same class
   as the CPU row;
+- the whole frame (camera picture in, mask out) per provider: the node's pipeline on the model against the model
+  fused for the frame's size (``segtool fuse``), taking turns call by call; each fused row's share of pixels equal
+  to its unfused row's mask;
 - TensorRT start-up: a fresh process building its engine into an empty cache, then a restart reading the cache;
 - the node end to end: ``seg_node`` in its own process under a 30 Hz camera (the benchmark's probe), once per
   provider, on the engine cache the start-up rows built.
@@ -134,6 +137,31 @@ def bare_rows(models: dict[str, str], cache_dir: Path, repeats: int) -> dict:
     return {'input_shape': list(tensor.shape), 'repeats': repeats, 'rows': rows}
 
 
+def frame_rows(model: str, cache_dir: Path, repeats: int, out: Path, rows: dict = ROWS) -> dict:
+    """Each provider's whole frame, unfused pipeline against the fused model, on one VGA road frame, taking turns."""
+    from seg_node.image_codec import Frame
+    from seg_node.inference import InferenceEngine
+    from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
+    from segtool.bench.rows import fused_model
+    from segtool.bench.timing import percentiles, seconds, take_turns
+    from segtool.road_scenes import generate_scene
+
+    frame, want, settings = Frame(generate_scene(7, *FRAME_HW)[0], False), Outputs(mask=True), FrameSettings.defaults()
+    fused = fused_model(model, InferenceEngine(model, ['cpu']), FRAME_HW, out)
+    pipelines = {}
+    for name, (providers, _) in rows.items():
+        for kind, path in (('unfused', model), ('fused', fused)):
+            engine = InferenceEngine(path, providers, cache_dir=str(cache_dir))
+            pipelines[f'{name} {kind}'] = build_pipeline(engine, default_values(engine))
+    samples = take_turns({key: (lambda call, p=pipeline: seconds(lambda: p.run(frame, want, settings)))
+                          for key, pipeline in pipelines.items()}, repeats, block=1, block_warmup=0)
+    masks = {key: pipeline.run(frame, want, settings).labels for key, pipeline in pipelines.items()}
+    return {key: {**percentiles(samples[key]), 'provider': pipeline.engine.provider,
+                  'same_mask_as_unfused': round(float((masks[key] == masks[key.replace('fused', 'unfused')]).mean())
+                                                if key.endswith(' fused') else 1.0, 5)}
+            for key, pipeline in pipelines.items()}
+
+
 def node_rows(model: str, home: Path, seconds: float, out: Path) -> dict:
     """``seg_node`` per provider under a 30 Hz VGA camera: latency camera -> mask, output rate, CPU%, RSS.
 
@@ -199,6 +227,11 @@ def table(results: dict) -> str:
               '| --- | --- | ---: | ---: | ---: | ---: |']
     lines += [f"| {name} | {row['provider']} | {row['p50_ms']} | {row['p99_ms']} | {row['fps']} | "
               f"{100 * row['same_class_as_cpu']:.2f} % |" for name, row in bare['rows'].items()]
+    lines += ['', f"Whole frame in the node's pipeline, {FRAME_HW[1]}x{FRAME_HW[0]} rgb8 in, mask out, taking turns:",
+              '', '| row | provider | p50 ms | p99 ms | fps | same mask as unfused |',
+              '| --- | --- | ---: | ---: | ---: | ---: |']
+    lines += [f"| {name} | {row['provider']} | {row['p50_ms']} | {row['p99_ms']} | {row['fps']} | "
+              f"{100 * row['same_mask_as_unfused']:.2f} % |" for name, row in results['frame'].items()]
     lines += ['', 'TensorRT start-up in a new process (session open / first run / whole process, s):', '']
     for name in ('cold', 'cached'):
         row = results['tensorrt_startup'][name]
@@ -234,6 +267,7 @@ def run_check(model: str, out: Path, repeats: int, node_seconds: float, with_nod
         cache = home / '.cache' / 'seg_node' / 'trt'  # where the node, run with HOME=home, finds the engine
         results['tensorrt_startup'] = startup_rows(model, cache)
         results['bare'] = bare_rows({'fp32': model, 'fp16': str(fp16)}, cache, repeats)
+        results['frame'] = frame_rows(model, cache, repeats, out)
         if with_node:
             from segtool.dds import loopback
             loopback()
