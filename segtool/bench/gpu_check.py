@@ -152,14 +152,14 @@ def frame_rows(model: str, cache_dir: Path, repeats: int, out: Path, rows: dict 
     for name, (providers, _) in rows.items():
         for kind, path in (('unfused', model), ('fused', fused)):
             engine = InferenceEngine(path, providers, cache_dir=str(cache_dir))
-            pipelines[f'{name} {kind}'] = build_pipeline(engine, default_values(engine))
+            pipelines[name, kind] = build_pipeline(engine, default_values(engine))
     samples = take_turns({key: (lambda call, p=pipeline: seconds(lambda: p.run(frame, want, settings)))
                           for key, pipeline in pipelines.items()}, repeats, block=1, block_warmup=0)
     masks = {key: pipeline.run(frame, want, settings).labels for key, pipeline in pipelines.items()}
-    return {key: {**percentiles(samples[key]), 'provider': pipeline.engine.provider,
-                  'same_mask_as_unfused': round(float((masks[key] == masks[key.replace('fused', 'unfused')]).mean())
-                                                if key.endswith(' fused') else 1.0, 5)}
-            for key, pipeline in pipelines.items()}
+    return {f'{name} {kind}': {**percentiles(samples[name, kind]), 'provider': pipeline.engine.provider,
+                               'same_mask_as_unfused': round(float((masks[name, kind] == masks[name, 'unfused'])
+                                                                   .mean()), 5)}
+            for (name, kind), pipeline in pipelines.items()}
 
 
 def node_rows(model: str, home: Path, seconds: float, out: Path) -> dict:
