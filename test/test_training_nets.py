@@ -65,6 +65,44 @@ def test_export_parity_and_metadata_round_trip(name, tmp_path):
         assert dims == ['batch', channels, 'height', 'width'], value.name
 
 
+def _trained_looking_fastscnn(classes: int) -> torch.nn.Module:
+    """A Fast-SCNN whose full-resolution refinement counts (its last layer starts at zero), with BN statistics."""
+    torch.manual_seed(0)
+    model = build_model('fastscnn', classes)
+    for parameter in model.refine1.parameters():
+        torch.nn.init.normal_(parameter, std=0.3)
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(2, 3, 40, 56) * 2 + 1)
+    return model.eval()
+
+
+@pytest.mark.parametrize('classes', [11, 3, 16])
+def test_fastscnn_export_form_pads_the_refinement_to_whole_blocks_and_computes_the_same(classes):
+    model = _trained_looking_fastscnn(classes)
+    exported = model.for_export()
+    channels = exported.refine1[0][0][0].in_channels
+    assert channels % 16 == 0 and channels == 16 + classes + exported.logit_pad and channels - 16 - classes < 16
+    without_refinement = build_model('fastscnn', classes)
+    without_refinement.load_state_dict(model.state_dict())
+    torch.nn.init.zeros_(without_refinement.refine1[-1].weight)
+    torch.nn.init.zeros_(without_refinement.refine1[-1].bias)
+    x = torch.randn(1, 3, 45, 61)
+    with torch.no_grad():
+        assert torch.allclose(exported(x), model(x), atol=1e-5)
+        assert (without_refinement.eval()(x) - model(x)).abs().max() > 0.1  # the padded branch is not a no-op here
+
+
+def test_fastscnn_exports_its_padded_form_checked_against_the_trained_net(tmp_path):
+    model = _trained_looking_fastscnn(3)
+    save_checkpoint(tmp_path / 'm.pt', model, {'model': 'fastscnn'}, META)
+    result = export_onnx(tmp_path / 'm.pt', tmp_path / 'm.onnx')
+    assert max(result['max_abs_diff']) <= 1e-3 and min(result['same_class']) == 1.0
+    graph = onnx.load(str(tmp_path / 'm.onnx')).graph
+    groups = [a.i for node in graph.node if node.op_type == 'Conv' for a in node.attribute if a.name == 'group']
+    assert 32 in groups and 19 not in groups  # the refinement's depthwise convolution: 16 + 3 channels padded to 32
+
+
 def test_export_fails_above_tolerance(tmp_path):
     save_checkpoint(tmp_path / 'm.pt', build_model('fastscnn', 3).eval(), {'model': 'fastscnn'}, META)
     with pytest.raises(ParityError, match='differs'):

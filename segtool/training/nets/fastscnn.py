@@ -9,7 +9,10 @@ own edges: a residual correction of the upsampled logits whose last layer starts
 """
 from __future__ import annotations
 
+import copy
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from segtool.training.nets.blocks import ConvBNReLU, DSConv, resize_to
@@ -70,6 +73,7 @@ class FastSCNN(nn.Module):
         nn.init.zeros_(self.refine1[-1].weight)
         nn.init.zeros_(self.refine1[-1].bias)
         self.relu = nn.ReLU(inplace=True)
+        self.logit_pad = 0  # zero channels after the logits in the full-resolution refinement's input (for_export)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s2 = self.down_half(x)
@@ -80,4 +84,35 @@ class FastSCNN(nn.Module):
         y = self.classifier(fused)
         y = self.refine4(self.relu(resize_to(y, s4) + self.skip4(s4)))
         y = resize_to(self.refine2(self.relu(resize_to(y, s2) + self.skip2(s2))), x)
-        return y + self.refine1(torch.cat([y, self.skip1(x)], 1))
+        logits = F.pad(y, (0, 0, 0, 0, 0, self.logit_pad)) if self.logit_pad else y
+        return y + self.refine1(torch.cat([logits, self.skip1(x)], 1))
+
+    def for_export(self, block: int = 16) -> FastSCNN:
+        """Return a copy computing the same function, arranged for ONNX Runtime's CPU kernels.
+
+        The full-resolution refinement's input (the logits and 16 edge channels) is padded with zero channels after
+        the logits to a multiple of ``block`` channels, and the refinement's first weights get zeros to match: ONNX
+        Runtime runs convolutions and concatenations in its blocked (NCHWc) layout only on channel counts that are
+        multiples of the SIMD block (8 floats with AVX2, 16 with AVX-512), the rest in a much slower generic path.
+        """
+        model = copy.deepcopy(self)
+        first = model.refine1[0]
+        logits = self.refine1[-1].out_channels
+        pad = -(first[1][0].in_channels) % block
+        if pad:
+            padded = DSConv(first[1][0].in_channels + pad, first[1][0].out_channels)
+            # The depthwise convolution and its batch norm grow along their channels, the pointwise one along its
+            # inputs; the pointwise batch norm keeps its size.
+            grow = {name: 0 for name, value in first.state_dict().items() if name.startswith('0.') and value.dim()}
+            grow['1.0.weight'] = 1
+            padded.load_state_dict({name: _insert_zeros(value, logits + self.logit_pad, pad, grow[name])
+                                    if name in grow else value for name, value in first.state_dict().items()})
+            model.refine1[0] = padded
+            model.logit_pad += pad
+        return model.eval()
+
+
+def _insert_zeros(tensor: torch.Tensor, at: int, count: int, dim: int) -> torch.Tensor:
+    """Insert ``count`` zero slices into ``tensor`` along ``dim``, before index ``at``."""
+    zeros = torch.zeros(*tensor.shape[:dim], count, *tensor.shape[dim + 1:], dtype=tensor.dtype)
+    return torch.cat([tensor.narrow(dim, 0, at), zeros, tensor.narrow(dim, at, tensor.shape[dim] - at)], dim)
