@@ -66,7 +66,7 @@ def test_export_parity_and_metadata_round_trip(name, tmp_path):
 
 
 def _trained_looking_fastscnn(classes: int) -> torch.nn.Module:
-    """A Fast-SCNN whose full-resolution refinement counts (its last layer starts at zero), with BN statistics."""
+    """Build a Fast-SCNN whose full-resolution refinement counts (its last layer starts at zero), with BN statistics."""
     torch.manual_seed(0)
     model = build_model('fastscnn', classes)
     for parameter in model.refine1.parameters():
