@@ -10,8 +10,8 @@ import argparse
 import importlib
 
 COMMANDS = tuple(f'segtool.commands.{name}' for name in (
-    'train', 'evaluate', 'refine_eval', 'export', 'compare', 'import_model', 'annotate', 'describe', 'fuse',
-    'quantize', 'bench', 'gpu_check', 'soak', 'label', 'demo', 'nav2_check', 'architecture'))
+    'train', 'evaluate', 'adjust_logits', 'refine_eval', 'export', 'compare', 'import_model', 'annotate', 'describe',
+    'fuse', 'quantize', 'bench', 'gpu_check', 'soak', 'label', 'demo', 'nav2_check', 'architecture'))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from segtool import cli as segtool
+from tiny_datasets import folder_dataset
 
 TINY = ['--model', 'fastscnn', '--size', '32', '48', '--epoch-size', '8', '--batch-size', '4', '--road-train', '16',
         '--road-val', '4', '--threads', '2']
@@ -94,28 +95,13 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
         assert torch.allclose(value.float(), b['model'][key].float(), atol=1e-5), key
 
 
-def _folder_dataset(root: Path, classes: int) -> None:
-    """Write a tiny ``folder`` layout: random 32 x 48 images and masks of ``classes`` classes, train and val."""
-    import cv2
-    import numpy as np
-    rng = np.random.default_rng(0)
-    root.mkdir()
-    (root / 'classes.txt').write_text(''.join(f'class{i}\n' for i in range(classes)))
-    for split in ('train', 'val'):
-        for kind in ('images', 'masks'):
-            (root / split / kind).mkdir(parents=True)
-        for i in range(4):
-            cv2.imwrite(str(root / split / 'images' / f'{i}.png'), rng.integers(0, 256, (32, 48, 3), np.uint8))
-            cv2.imwrite(str(root / split / 'masks' / f'{i}.png'), rng.integers(0, classes, (32, 48), np.uint8))
-
-
 def test_init_fine_tunes_from_another_runs_weights(tmp_path, capsys):
     """--init copies every tensor whose name and shape match (here all but the heads for 2 classes, not 7)."""
     torch = pytest.importorskip('torch')
     from segtool.training.nets import build_model
     road = tmp_path / 'road'
     segtool.main(['train', *TINY, '--epochs', '1', '--out-dir', str(road)])
-    _folder_dataset(tmp_path / 'data', 2)
+    folder_dataset(tmp_path / 'data', 2)
     tuned = tmp_path / 'tuned'
     capsys.readouterr()
     assert segtool.main(['train', *TINY, '--dataset', f'folder:{tmp_path / "data"}', '--epochs', '1', '--lr', '0',

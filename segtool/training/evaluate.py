@@ -77,13 +77,18 @@ def evaluate(predictor, dataset, size: tuple[int, int], batch_size: int = 8, ign
     meta = predictor.meta
     if list(dataset.class_names) != list(meta['class_names']):
         raise ValueError(f'dataset classes {dataset.class_names} differ from the model\'s {meta["class_names"]}')
-    transform = Transform(size, tuple(meta['mean']), tuple(meta['std']))
     cm = ConfusionMatrix(len(meta['class_names']), ignore_index)
-    for start in tqdm(range(0, len(dataset), batch_size), desc='evaluate', disable=not progress):
-        pairs = [transform(*dataset[i]) for i in range(start, min(start + batch_size, len(dataset)))]
-        images, masks = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    for images, masks in batches(dataset, Transform(size, tuple(meta['mean']), tuple(meta['std'])), batch_size,
+                                 progress):
         cm.update(predictor.predict(images), masks)
     return cm
+
+
+def batches(dataset, transform: Transform, batch_size: int, progress: bool = True):
+    """Yield ``dataset`` as (images NCHW float32, masks NHW) batches made by ``transform``."""
+    for start in tqdm(range(0, len(dataset), batch_size), desc='evaluate', disable=not progress):
+        pairs = [transform(*dataset[i]) for i in range(start, min(start + batch_size, len(dataset)))]
+        yield np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
 def example_grid(predictor, dataset, size: tuple[int, int], count: int, path: Path) -> None:
