@@ -3,13 +3,12 @@
 Run from the repository root: ``.venv/bin/python docs/eval/argmax_ort_vs_opencv.py``; prints whether both give the
 same labels and each one's median milliseconds (ONNX Runtime on one thread).
 """
-import time
-
 import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
 from seg_node.postprocessing import argmax_channels
+from segtool.bench.timing import seconds, take_turns
 
 CLASSES, HEIGHT, WIDTH = 11, 360, 480
 logits = np.random.default_rng(0).standard_normal((1, CLASSES, HEIGHT, WIDTH)).astype(np.float32)
@@ -26,11 +25,6 @@ print('same labels:', np.array_equal(session.run(None, {'x': logits})[0][0], arg
 calls = {'onnxruntime ArgMax': lambda: session.run(None, {'x': logits}),
          'OpenCV running maximum (node)': lambda: argmax_channels(logits[0]),
          'numpy argmax': lambda: logits[0].argmax(0).astype(np.uint8)}
-times = {name: [] for name in calls}
-for _ in range(60):
-    for name, call in calls.items():
-        start = time.perf_counter()
-        call()
-        times[name].append(time.perf_counter() - start)
+times = take_turns({name: lambda _, call=call: seconds(call) for name, call in calls.items()}, 60, 1, 0)
 for name, samples in times.items():
     print(f'{name}: {np.median(samples) * 1e3:.3f} ms')

@@ -4,12 +4,12 @@ Run from the repository root: ``.venv/bin/python docs/eval/decision_two_threads.
 gives the same labels, each variant's median milliseconds (taking turns), and how two threads copying arrays scale.
 """
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from seg_node.postprocessing import argmax_channels
+from segtool.bench.timing import seconds, take_turns
 
 logits = np.random.default_rng(0).standard_normal((11, 360, 480)).astype(np.float32)
 top, bottom = logits[:, :180], logits[:, 180:]
@@ -26,12 +26,7 @@ def split() -> np.ndarray:
 print('same labels:', np.array_equal(split(), argmax_channels(logits)[0]))
 calls = {'one thread': lambda: argmax_channels(logits), 'one half alone': lambda: argmax_channels(top),
          'hand-over to the pooled thread': lambda: pool.submit(int).result(), 'two halves, two threads': split}
-times = {name: [] for name in calls}
-for _ in range(300):
-    for name, call in calls.items():
-        start = time.perf_counter()
-        call()
-        times[name].append(time.perf_counter() - start)
+times = take_turns({name: lambda _, call=call: seconds(call) for name, call in calls.items()}, 300, 1, 0)
 for name, values in times.items():
     print(f'{name:32s} {np.median(values) * 1e3:6.3f} ms')
 
@@ -43,13 +38,15 @@ def copies() -> None:
         block.copy()
 
 
-start = time.perf_counter()
-copies()
-one = time.perf_counter() - start
+one = seconds(copies)
 threads = [threading.Thread(target=copies) for _ in range(2)]
-start = time.perf_counter()
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-print(f'array copies: two threads took {(time.perf_counter() - start) / one:.2f}x one thread\'s time for 2x the work')
+
+
+def both() -> None:
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+print(f'array copies: two threads took {seconds(both) / one:.2f}x one thread\'s time for 2x the work')
