@@ -118,4 +118,6 @@ def test_adjust_logits_chooses_tau_on_val_and_writes_an_exportable_checkpoint(tm
     save_checkpoint(tmp_path / 'plain.pt', model, {'model': 'fastscnn'}, meta)
     with pytest.raises(SystemExit, match='without class weights'):
         segtool.main(['adjust-logits', str(tmp_path / 'plain.pt'), '--tau', '0.5', '-o', str(tmp_path / 'x.pt')])
+    with pytest.raises(SystemExit, match='segtool adjust-logits: dataset classes'):
+        segtool.main(['adjust-logits', str(tmp_path / 'run.pt'), '--dataset', 'road', '--taus', '0'])
     assert not (tmp_path / 'twice.pt').exists() and not (tmp_path / 'x.pt').exists()

@@ -38,9 +38,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import torch
-    from segtool.datasets import open_dataset
-    from segtool.training.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-    from segtool.training.logit_adjustment import fold_into_output_bias, logit_shift, sweep
+    from segtool.training.checkpoint import load_checkpoint
     torch.set_num_threads(args.threads)
     checkpoint = load_checkpoint(Path(args.checkpoint))
     weights = checkpoint['config'].get('class_weights')
@@ -50,25 +48,17 @@ def run(args: argparse.Namespace) -> int:
     if 'logit_adjustment' in checkpoint:
         raise SystemExit(f'segtool adjust-logits: {args.checkpoint} is adjusted already '
                          f'(tau {checkpoint["logit_adjustment"]["tau"]}); adjust the original')
+    try:
+        return _adjust(args, checkpoint, weights)
+    except ValueError as err:  # classes that differ, or a net whose logits no bias moves directly
+        raise SystemExit(f'segtool adjust-logits: {err}') from err
+
+
+def _adjust(args: argparse.Namespace, checkpoint: dict, weights: list[float]) -> int:
+    from segtool.training.checkpoint import model_from_checkpoint, save_checkpoint
+    from segtool.training.logit_adjustment import fold_into_output_bias, logit_shift
     model = model_from_checkpoint(checkpoint)
-    tau = args.tau
-    if args.dataset:
-        meta = checkpoint['meta']
-        size = tuple(meta['input_size'])
-        dataset = open_dataset(args.dataset, args.split, size)
-        scores = sweep(model, meta, dataset, size, {t: logit_shift(weights, t) for t in args.taus},
-                       args.batch_size, IGNORE_INDEX)
-        rows = [{'tau': t, 'mean_iou': cm.mean_iou(), 'pixel_accuracy': cm.pixel_accuracy(),
-                 'iou': dict(zip(meta['class_names'], cm.iou().round(4).tolist()))} for t, cm in scores.items()]
-        for row in rows:
-            print(f"tau {row['tau']:5.2f}  mIoU {row['mean_iou']:.4f}  pixel accuracy {row['pixel_accuracy']:.4f}")
-        tau = max(rows, key=lambda row: row['mean_iou'])['tau']
-        print(f'best on {args.dataset} {args.split} ({len(dataset)} images): tau {tau}')
-        if args.report:
-            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.report).write_text(json.dumps({
-                'checkpoint': args.checkpoint, 'dataset': args.dataset, 'split': args.split, 'images': len(dataset),
-                'size': list(size), 'class_weights': weights, 'best_tau': tau, 'rows': rows}, indent=2) + '\n')
+    tau = args.tau if args.tau is not None else _choose_tau(args, model, checkpoint['meta'], weights)
     if args.output:
         shift = logit_shift(weights, tau)
         layer = fold_into_output_bias(model, shift)
@@ -77,3 +67,25 @@ def run(args: argparse.Namespace) -> int:
                         logit_adjustment={'tau': tau, 'shift': shift.tolist(), 'layer': layer})
         print(f'wrote {args.output}: tau {tau} folded into {layer}.bias')
     return 0
+
+
+def _choose_tau(args: argparse.Namespace, model, meta: dict, weights: list[float]) -> float:
+    """Score every --taus on --dataset --split, print the table (and write --report); the best mIoU's tau."""
+    from segtool.datasets import open_dataset
+    from segtool.training.logit_adjustment import logit_shift, sweep
+    size = tuple(meta['input_size'])
+    dataset = open_dataset(args.dataset, args.split, size)
+    scores = sweep(model, meta, dataset, size, {t: logit_shift(weights, t) for t in args.taus}, args.batch_size,
+                   IGNORE_INDEX)
+    rows = [{'tau': t, 'mean_iou': cm.mean_iou(), 'pixel_accuracy': cm.pixel_accuracy(),
+             'iou': dict(zip(meta['class_names'], cm.iou().round(4).tolist()))} for t, cm in scores.items()]
+    for row in rows:
+        print(f"tau {row['tau']:5.2f}  mIoU {row['mean_iou']:.4f}  pixel accuracy {row['pixel_accuracy']:.4f}")
+    tau = max(rows, key=lambda row: row['mean_iou'])['tau']
+    print(f'best on {args.dataset} {args.split} ({len(dataset)} images): tau {tau}')
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps({
+            'checkpoint': args.checkpoint, 'dataset': args.dataset, 'split': args.split, 'images': len(dataset),
+            'size': list(size), 'class_weights': weights, 'best_tau': tau, 'rows': rows}, indent=2) + '\n')
+    return tau
