@@ -196,8 +196,8 @@ class Segmenter:
         for camera, outcome, arrived in zip(cameras, outcomes, arrivals):
             if isinstance(outcome, ImageError):
                 camera.stats.drop('malformed')
-                self.node.get_logger().warn(f'{camera.topic}: skipping malformed image: {outcome}',
-                                            throttle_duration_sec=1.0)
+                self.node.get_logger().warning(f'{camera.topic}: skipping malformed image: {outcome}',
+                                               throttle_duration_sec=1.0)
                 continue
             published = time.perf_counter()
             for name, output in outcome.messages.items():

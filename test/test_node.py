@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -361,3 +362,37 @@ def test_a_multi_parameter_set_replaces_the_snapshot_whole(tmp_path, model):
     finally:
         node.close()
         node.destroy_node()
+
+
+def test_the_malformed_image_warning_leaves_the_loggers_other_warnings_alone(tmp_path, model):
+    """In process: rclpy keys a log call's filters by the calling frame, and in rclpy 9 every call of the deprecated
+    ``warn`` has the same one (its wrapper). A throttled warning through ``warn`` made the next plain ``warn`` on the
+    node's logger (rclpy's executor reports a failing timer with one) raise ValueError and end the node."""
+    import warnings
+
+    from rclpy.executors import SingleThreadedExecutor
+
+    from seg_node.node import SegNode
+
+    peer = Peer(topics=('mask',))
+    node = SegNode(parameter_overrides=[Parameter('model_path', value=model)])
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    executor.add_node(peer.node)
+    broken = image_msg(mf.random_blocks(16, 16, 4, seed=7))
+    broken.step = 1
+    try:
+        stats = node.segmenter.cameras[0].stats
+        end = time.monotonic() + 20
+        while time.monotonic() < end and not stats.counts['dropped_malformed']:
+            peer.send(broken, 1)
+            executor.spin_once(timeout_sec=0.1)
+        assert stats.counts['dropped_malformed']
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DeprecationWarning)
+            assert node.get_logger().warn('another warning, unthrottled')
+    finally:
+        node.close()
+        executor.shutdown()
+        node.destroy_node()
+        peer.close()
