@@ -365,9 +365,12 @@ def test_a_multi_parameter_set_replaces_the_snapshot_whole(tmp_path, model):
 
 
 def test_the_malformed_image_warning_leaves_the_loggers_other_warnings_alone(tmp_path, model):
-    """In process: rclpy keys a log call's filters by the calling frame, and in rclpy 9 every call of the deprecated
-    ``warn`` has the same one (its wrapper). A throttled warning through ``warn`` made the next plain ``warn`` on the
-    node's logger (rclpy's executor reports a failing timer with one) raise ValueError and end the node."""
+    """In process: a plain ``warn`` on the node's logger still works after a malformed image was reported.
+
+    rclpy keys a log call's filters by the calling frame, and in rclpy 9 every call of the deprecated ``warn`` has
+    the same one (its wrapper). A throttled warning through ``warn`` made the next plain ``warn`` on the node's
+    logger (rclpy's executor reports a failing timer with one) raise ValueError and end the node.
+    """
     import warnings
 
     from rclpy.executors import SingleThreadedExecutor
