@@ -1,4 +1,7 @@
-"""The node runs a fused model as it is: every input encoding gives the mask the unfused pipeline gives, over DDS."""
+"""The node runs a fused model as it is: every input encoding gives the mask the unfused pipeline gives, over DDS.
+
+The shipped road model on held-out road scenes, and the default street model on the shipped street frames.
+"""
 from __future__ import annotations
 
 import cv2
@@ -11,9 +14,11 @@ from ros_harness import NodeProcess, Peer, image_msg, pixels_of, write_params
 from seg_node.frame_path import process_frame
 from seg_node.image_codec import ENCODINGS, decode_compressed, decode_image
 from seg_node.inference import InferenceEngine
-from seg_node.package_files import resolve_model_path
-from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
-from segtool.datasets import ROAD_SEEDS
+from seg_node.package_files import data_folder, resolve_model_path
+from seg_node.params import DEFAULT_MODEL
+from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, build_pipeline, default_values
+from segtool.datasets import ROAD_SEEDS, camvid_dataset
+from segtool.frame_sources import STREET_DATASET
 from segtool.fusion import fuse
 from segtool.road_scenes import generate_scene
 
@@ -22,18 +27,36 @@ ROAD = resolve_model_path('road_fastscnn.onnx')
 OUTPUTS = ('mask', 'color_mask', 'overlay', 'confidence')
 
 
-@pytest.fixture(scope='module')
-def road():
-    """Return the shipped road model's engine and its unfused pipeline."""
-    engine = InferenceEngine(ROAD, ['cpu'])
+def engine_and_pipeline(path: str) -> tuple[InferenceEngine, SegmentationPipeline]:
+    """Return the model's engine and its unfused pipeline."""
+    engine = InferenceEngine(path, ['cpu'])
     return engine, build_pipeline(engine, default_values(engine))
 
 
-def fused_road(tmp_path, engine, bgr: bool) -> str:
-    """Write the road model fused for any camera size, with the confidence output."""
-    path = tmp_path / f'road_fused_{"bgr" if bgr else "rgb"}.onnx'
-    onnx.save(fuse(onnx.load(ROAD), engine.spec, default_values(engine), None, bgr, 'stretch', True), path)
+@pytest.fixture(scope='module')
+def road():
+    """Return the shipped road model's engine and its unfused pipeline."""
+    return engine_and_pipeline(ROAD)
+
+
+@pytest.fixture(scope='module')
+def street():
+    """Return the default (street) model's engine and its unfused pipeline."""
+    return engine_and_pipeline(resolve_model_path(DEFAULT_MODEL))
+
+
+def fused_model(tmp_path, engine, bgr: bool) -> str:
+    """Write ``engine``'s model fused for any camera size, with the confidence output."""
+    path = tmp_path / f'fused_{"bgr" if bgr else "rgb"}.onnx'
+    onnx.save(fuse(onnx.load(engine.path), engine.spec, default_values(engine), None, bgr, 'stretch', True), path)
     return str(path)
+
+
+def picture(model: str, stamp: int) -> np.ndarray:
+    """Return a 640x480 RGB camera picture: a held-out road scene, or one of the 40 shipped street frames."""
+    if model == 'road':
+        return generate_scene(ROAD_SEEDS['test'] + stamp, 480, 640)[0]
+    return cv2.resize(camvid_dataset(data_folder(STREET_DATASET), 'test')[stamp % 40][0], (640, 480))
 
 
 def check_replies(peer: Peer, message, stamp: int, unfused, decode) -> None:
@@ -48,32 +71,32 @@ def check_replies(peer: Peer, message, stamp: int, unfused, decode) -> None:
     assert np.abs(confidence - expected.confidence).max() <= 1
 
 
-def test_every_encoding_through_the_node_gives_the_unfused_mask(tmp_path, road):
-    engine, unfused = road
+@pytest.mark.parametrize('model', ['road', 'street'])
+def test_every_encoding_through_the_node_gives_the_unfused_mask(tmp_path, request, model):
+    engine, unfused = request.getfixturevalue(model)
     peer = Peer(topics=OUTPUTS)
-    process = NodeProcess(tmp_path, write_params(tmp_path, model_path=fused_road(tmp_path, engine, False)))
+    process = NodeProcess(tmp_path, write_params(tmp_path, model_path=fused_model(tmp_path, engine, False)))
     try:
         peer.wait_connected(process)
         for stamp, encoding in enumerate(ENCODINGS, start=300):
-            rgb = generate_scene(ROAD_SEEDS['test'] + stamp, 480, 640)[0]
-            check_replies(peer, image_msg(rgb, encoding), stamp, unfused, decode_image)
+            check_replies(peer, image_msg(picture(model, stamp), encoding), stamp, unfused, decode_image)
         assert 'fused: takes rgb uint8 camera pictures of any size' in process.log()
     finally:
         peer.close()
         assert process.stop() == 0, process.log()
 
 
-def test_compressed_frames_through_a_bgr_fused_model(tmp_path, road):
-    engine, unfused = road
+@pytest.mark.parametrize('model', ['road', 'street'])
+def test_compressed_frames_through_a_bgr_fused_model(tmp_path, request, model):
+    engine, unfused = request.getfixturevalue(model)
     peer = Peer(compressed=True, topics=OUTPUTS)
-    process = NodeProcess(tmp_path, write_params(tmp_path, model_path=fused_road(tmp_path, engine, True),
+    process = NodeProcess(tmp_path, write_params(tmp_path, model_path=fused_model(tmp_path, engine, True),
                                                  input_transport='compressed'))
     try:
         peer.wait_connected(process)
         for stamp, (fmt, extension) in enumerate((('png', '.png'), ('jpeg', '.jpg')), start=400):
-            bgr = np.ascontiguousarray(generate_scene(ROAD_SEEDS['test'] + stamp, 480, 640)[0][:, :, ::-1])
             message = CompressedImage(format=fmt)
-            message.data = cv2.imencode(extension, bgr)[1].tobytes()
+            message.data = cv2.imencode(extension, np.ascontiguousarray(picture(model, stamp)[:, :, ::-1]))[1].tobytes()
             check_replies(peer, message, stamp, unfused, decode_compressed)
     finally:
         peer.close()
