@@ -1,7 +1,6 @@
 """segtool fuse: a fused model's mask equals the node's own pipeline's, model by model, size by size."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import onnx
 import pytest
@@ -11,14 +10,14 @@ import model_factory as mf
 from seg_node.image_codec import Frame
 from seg_node.inference import InferenceEngine, ModelError
 from seg_node.model_metadata import MetadataError, ModelMetadata
-from seg_node.package_files import data_folder, resolve_model_path
+from seg_node.package_files import resolve_model_path
 from seg_node.params import DEFAULT_MODEL, ParamError
 from seg_node.pipeline import FrameSettings, Outputs, build_pipeline, default_values
 from seg_node.postprocessing import Postprocessor, nearest_indices
 from segtool.cli import main
 from segtool.fusion import FuseError, fuse
-from segtool.datasets import ROAD_SEEDS, camvid_dataset
-from segtool.frame_sources import STREET_DATASET
+from segtool.datasets import ROAD_SEEDS
+from segtool.frame_sources import STREET, load_frames
 from segtool.road_scenes import generate_scene
 
 ROAD = resolve_model_path('road_fastscnn.onnx')
@@ -71,11 +70,9 @@ def test_road_model_fused_for_one_camera_size_at_the_new_default_input(tmp_path,
 def test_the_default_street_model_fused_answers_like_the_node_on_the_shipped_street_frames(tmp_path):
     """All 40 shipped street frames, at the model's 480x360 and as a 640x480 camera: 0 differing mask pixels."""
     unfused, fused = fused_pair(tmp_path, resolve_model_path(DEFAULT_MODEL))
-    frames = camvid_dataset(data_folder(STREET_DATASET), 'test')
-    for index in range(len(frames)):
-        rgb = frames[index][0]
-        assert_same(unfused, fused, Frame(rgb, False))
-        assert_same(unfused, fused, Frame(cv2.resize(rgb, (640, 480)), False))
+    for native, camera in zip(load_frames(STREET, 360, 480, 40), load_frames(STREET, 480, 640, 40), strict=True):
+        assert_same(unfused, fused, Frame(native, False))
+        assert_same(unfused, fused, Frame(camera, False))
 
 
 TIES = np.repeat(np.repeat(np.array([[[90, 90, 90], [200, 200, 10], [10, 200, 200], [200, 10, 200]]], np.uint8),

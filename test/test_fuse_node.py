@@ -4,6 +4,8 @@ The shipped road model on held-out road scenes, and the default street model on 
 """
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 import onnx
@@ -14,11 +16,11 @@ from ros_harness import NodeProcess, Peer, image_msg, pixels_of, write_params
 from seg_node.frame_path import process_frame
 from seg_node.image_codec import ENCODINGS, decode_compressed, decode_image
 from seg_node.inference import InferenceEngine
-from seg_node.package_files import data_folder, resolve_model_path
+from seg_node.package_files import resolve_model_path
 from seg_node.params import DEFAULT_MODEL
 from seg_node.pipeline import FrameSettings, Outputs, SegmentationPipeline, build_pipeline, default_values
-from segtool.datasets import ROAD_SEEDS, camvid_dataset
-from segtool.frame_sources import STREET_DATASET
+from segtool.datasets import ROAD_SEEDS
+from segtool.frame_sources import STREET, load_frames
 from segtool.fusion import fuse
 from segtool.road_scenes import generate_scene
 
@@ -52,11 +54,17 @@ def fused_model(tmp_path, engine, bgr: bool) -> str:
     return str(path)
 
 
+@functools.cache
+def street_pictures() -> list[np.ndarray]:
+    """Return the 40 shipped street frames as 640x480 RGB camera pictures."""
+    return load_frames(STREET, 480, 640, 40)
+
+
 def picture(model: str, stamp: int) -> np.ndarray:
-    """Return a 640x480 RGB camera picture: a held-out road scene, or one of the 40 shipped street frames."""
+    """Return a 640x480 RGB camera picture: a held-out road scene, or one of the shipped street frames."""
     if model == 'road':
         return generate_scene(ROAD_SEEDS['test'] + stamp, 480, 640)[0]
-    return cv2.resize(camvid_dataset(data_folder(STREET_DATASET), 'test')[stamp % 40][0], (640, 480))
+    return street_pictures()[stamp % 40]
 
 
 def check_replies(peer: Peer, message, stamp: int, unfused, decode) -> None:
