@@ -10,9 +10,9 @@ import numpy as np
 from seg_node.image_codec import Frame
 from seg_node.preprocessing import Geometry, IMAGENET_MEAN, IMAGENET_STD, Preprocessor
 from segtool.bench.timing import timed
+from segtool.frame_sources import read_rgb, street_frames
 
-rgb = cv2.cvtColor(cv2.resize(cv2.imread('data/camvid_street/test/Seq05VD_f05100.jpg'), (640, 480)),
-                   cv2.COLOR_BGR2RGB)
+rgb = cv2.resize(read_rgb(street_frames() / 'Seq05VD_f05100.jpg'), (640, 480))
 frame, geometry = Frame(rgb, False), Geometry.plan((480, 640), (360, 480), 'stretch')
 preprocess = Preprocessor(IMAGENET_MEAN, IMAGENET_STD, 'NCHW', np.float32)
 params = cv2.dnn.Image2BlobParams()
