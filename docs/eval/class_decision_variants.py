@@ -26,13 +26,13 @@ CAMERA_HW = (480, 640)
 
 
 def argmax_nodes(scores: str, mask: str) -> list:
-    """ArgMax over the class axis of NCHW ``scores`` (ties to the lower id), as a uint8 ``mask``."""
+    """Return the nodes that take the class decision on NCHW ``scores`` (ties to the lower id) as uint8 ``mask``."""
     return [helper.make_node('ArgMax', [scores], ['argmax'], axis=1, keepdims=0),
             helper.make_node('Cast', ['argmax'], [mask], to=TensorProto.UINT8)]
 
 
 def session(model: onnx.ModelProto, threads: int = 0) -> ort.InferenceSession:
-    """A CPU session as the node opens one (``threads`` 0: ONNX Runtime's default)."""
+    """Open a CPU session as the node does (``threads`` 0: ONNX Runtime's default)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.add_session_config_entry('session.intra_op.allow_spinning', '0')
@@ -96,12 +96,12 @@ post = pipeline.postprocess
 
 
 def node_mask(tensor: np.ndarray) -> np.ndarray:
-    """The node's path after the preprocessing: the model, the running maximum, the resize back."""
+    """Run the node's path after the preprocessing: the model, the running maximum, the resize back."""
     return post.to_camera(post.decide(engine.run(tensor), False)[0], geometry, CAMERA_HW)
 
 
 def appended_mask(tensor: np.ndarray) -> np.ndarray:
-    """The model with ArgMax appended, then the same resize back."""
+    """Run the model with ArgMax appended, then the same resize back."""
     return post.to_camera(appended.run(['mask'], {engine.spec.input_name: tensor})[0][0], geometry, CAMERA_HW)
 
 
