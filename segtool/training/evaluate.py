@@ -74,18 +74,20 @@ class RowPrior:
 def evaluate(predictor, dataset, size: tuple[int, int], batch_size: int = 8, ignore_index: int = 255,
              progress: bool = True) -> ConfusionMatrix:
     """Compute the confusion matrix of ``predictor`` over ``dataset``, both resized to ``size`` (masks nearest)."""
-    meta = predictor.meta
-    if list(dataset.class_names) != list(meta['class_names']):
-        raise ValueError(f'dataset classes {dataset.class_names} differ from the model\'s {meta["class_names"]}')
-    cm = ConfusionMatrix(len(meta['class_names']), ignore_index)
-    for images, masks in batches(dataset, Transform(size, tuple(meta['mean']), tuple(meta['std'])), batch_size,
-                                 progress):
+    cm = ConfusionMatrix(len(predictor.meta['class_names']), ignore_index)
+    for images, masks in batches(dataset, predictor.meta, size, batch_size, progress):
         cm.update(predictor.predict(images), masks)
     return cm
 
 
-def batches(dataset, transform: Transform, batch_size: int, progress: bool = True):
-    """Yield ``dataset`` as (images NCHW float32, masks NHW) batches made by ``transform``."""
+def batches(dataset, meta: dict, size: tuple[int, int], batch_size: int, progress: bool = True):
+    """Yield ``dataset`` as (images NCHW float32, masks NHW) batches at ``size``, normalized as ``meta`` says.
+
+    Raises ValueError, before the first batch, if the dataset's classes are not those of the model ``meta`` describes.
+    """
+    if list(dataset.class_names) != list(meta['class_names']):
+        raise ValueError(f'dataset classes {dataset.class_names} differ from the model\'s {meta["class_names"]}')
+    transform = Transform(size, tuple(meta['mean']), tuple(meta['std']))
     for start in tqdm(range(0, len(dataset), batch_size), desc='evaluate', disable=not progress):
         pairs = [transform(*dataset[i]) for i in range(start, min(start + batch_size, len(dataset)))]
         yield np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])

@@ -13,7 +13,6 @@ from torch import nn
 
 from segtool.training.evaluate import batches
 from segtool.training.metrics import ConfusionMatrix
-from segtool.training.transforms import Transform
 
 
 def logit_shift(class_weights: list[float], tau: float) -> np.ndarray:
@@ -51,12 +50,9 @@ def fold_into_output_bias(model: nn.Module, shift: np.ndarray, size: tuple[int, 
 def sweep(model: nn.Module, meta: dict, dataset, size: tuple[int, int], shifts: dict[float, np.ndarray],
           batch_size: int = 8, ignore_index: int = 255, progress: bool = True) -> dict[float, ConfusionMatrix]:
     """Score every candidate shift on ``dataset`` in one pass of ``model``: a confusion matrix per key."""
-    if list(dataset.class_names) != list(meta['class_names']):
-        raise ValueError(f'dataset classes {dataset.class_names} differ from the model\'s {meta["class_names"]}')
     matrices = {key: ConfusionMatrix(len(meta['class_names']), ignore_index) for key in shifts}
     model.eval()
-    for images, masks in batches(dataset, Transform(size, tuple(meta['mean']), tuple(meta['std'])), batch_size,
-                                 progress):
+    for images, masks in batches(dataset, meta, size, batch_size, progress):
         with torch.no_grad():
             logits = model(torch.from_numpy(images)).numpy()
         for key, shift in shifts.items():
